@@ -1,0 +1,1 @@
+"""Shared value helpers: money, energy, periods, text normalisation, tables. Imports no app."""

@@ -1,0 +1,1 @@
+"""Demo data: a city like the source's Shaoxing urban service area."""

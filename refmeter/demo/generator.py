@@ -1,0 +1,395 @@
+"""Builds the demo city: 3 supply units, 8 organisations with the source's point counts
+(7,185 in all), about 2,000 transformer areas with access points, the nearby-number
+index, groups of at most 90 sub-accounts per device type, and a login per role.
+
+Everything goes through the services, so the demo data obeys the same rules (and
+leaves the same audit trail) as real data. The random generator is seeded: the
+same date gives the same city.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+
+from refmeter.audit.services import AuditChange, audit_record
+from refmeter.organisations.models import Role, SupplyUnit, UnitKind, User
+from refmeter.organisations.services import supply_unit_create, user_create
+from refmeter.registry.models import AccessPoint, DeviceType, Point, TransformerArea
+from refmeter.registry.services import (
+    PointInput,
+    customer_create,
+    device_type_create,
+    group_create,
+    nearby_index_load,
+    sub_account_cancel,
+    sub_accounts_add,
+)
+
+DEMO_PASSWORD = "refmeter-demo"
+SUB_ACCOUNTS_PER_GROUP = 90  # below the 100 ceiling, leaving room for growth
+
+UNITS = [
+    # code, name, kind, parent code, account prefix
+    ("33501", "国网绍兴供电公司", UnitKind.COMPANY, None, ""),
+    ("3350101", "越城城南供电服务区", UnitKind.SERVICE_AREA, "33501", "1702"),
+    ("3350102", "越城城北供电服务区", UnitKind.SERVICE_AREA, "33501", "1703"),
+]
+
+DEVICE_TYPES = [
+    ("楼道EPON设备", Decimal(400), Decimal(24)),
+    ("有线电视放大器", Decimal(60), Decimal(24)),
+    ("治安监控探头", Decimal(50), Decimal(24)),
+    ("交通信号灯", Decimal(300), Decimal(24)),
+    ("通信微基站", Decimal(350), Decimal(24)),
+    ("景观路灯", Decimal(150), Decimal(11)),
+    ("航道监控设备", Decimal(80), Decimal(24)),
+]
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    name: str
+    short: str
+    unit_code: str
+    points: dict[str, int]  # device type -> points
+    phone: str
+    contact: str
+
+
+CUSTOMERS = [
+    DemoCustomer("中国电信股份有限公司绍兴分公司", "电信", "3350101",
+                 {"楼道EPON设备": 1657}, "0575-88001000", "王建国"),
+    DemoCustomer("中国联合网络通信有限公司绍兴市分公司", "联通", "3350102",
+                 {"楼道EPON设备": 774}, "0575-88002000", "李卫东"),
+    DemoCustomer("中国移动通信集团浙江有限公司绍兴分公司", "移动", "3350101",
+                 {"楼道EPON设备": 1417, "通信微基站": 600}, "0575-88003000", "张海燕"),
+    DemoCustomer("中广有线信息网络有限公司绍兴分公司", "有线", "3350102",
+                 {"有线电视放大器": 2681}, "0575-88004000", "陈志强"),
+    DemoCustomer("绍兴市越城区蛟里村股份经济合作社", "蛟里", "3350101",
+                 {"景观路灯": 7}, "0575-88005000", "周小平"),
+    DemoCustomer("绍兴市内河管理处", "内河", "3350101",
+                 {"航道监控设备": 10}, "0575-88006000", "吴国华"),
+    DemoCustomer("绍兴市交通物业管理有限公司", "交通物业", "3350102",
+                 {"治安监控探头": 36}, "0575-88007000", "郑丽娟"),
+    DemoCustomer("绍兴市公安局交通警察支队", "交警", "3350102",
+                 {"交通信号灯": 3}, "0575-88008000", "孙立军"),
+]  # fmt: skip
+
+DEMO_USERS = [
+    # username, full name, role, unit code
+    ("admin", "系统管理员", Role.ADMINISTRATOR, "33501"),
+    ("manager", "刘经理", Role.MANAGER, "33501"),
+    ("clerk", "赵受理", Role.CLERK, "3350101"),
+    ("surveyor", "钱勘察", Role.SURVEYOR, "3350101"),
+    ("custmgr", "孙客户经理", Role.CUSTOMER_MANAGER, "3350101"),
+    ("field", "李装接", Role.FIELD_STAFF, "3350101"),
+    ("collector", "周采集", Role.DATA_COLLECTION, "3350101"),
+    ("billing", "吴电费", Role.BILLING, "3350101"),
+    ("clerk2", "郑受理", Role.CLERK, "3350102"),
+]
+
+STREETS = {
+    "3350101": ["城南街道", "塔山街道", "稽山街道", "东湖街道", "鉴湖街道"],
+    "3350102": ["北海街道", "府山街道", "灵芝街道", "斗门街道", "迪荡街道"],
+}
+ESTATES = [
+    "城南新村", "南江枫林", "南苑小区", "东湖花园", "稽山公寓", "鉴湖景园", "塔山新村",
+    "迎恩门小区", "北海花苑", "府山新村", "灵芝嘉园", "斗门人家", "迪荡湖畔", "镜湖名邸",
+    "环城西苑", "越王府邸", "兰亭小区", "沈园新村", "大禹家园", "会稽山庄", "秋瑾小区",
+    "西小河小区", "百草园小区", "柯桥嘉苑", "解放北苑", "中兴南苑", "快阁苑", "新建南苑",
+]  # fmt: skip
+COMMUNITIES = ["南苑社区", "东湖社区", "北海社区", "府山社区", "迪荡社区", "塔山社区"]
+SPOTS = {
+    "楼道EPON设备": "楼道EPON机柜",
+    "有线电视放大器": "有线放大器",
+    "治安监控探头": "监控探头",
+    "交通信号灯": "信号灯控制箱",
+    "通信微基站": "微基站",
+    "景观路灯": "路灯",
+    "航道监控设备": "航道监控杆",
+}
+AREAS_PER_UNIT = 1000
+ACCESS_POINTS_PER_AREA = 2
+NEARBY_NUMBERS_PER_UNIT = 3000
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    units: int
+    users: int
+    customers: int
+    device_types: int
+    areas: int
+    access_points: int
+    groups: int
+    points_active: int
+    logins: list[tuple[str, str, str, str]]
+
+
+def split_evenly(total: int, per_group: int) -> list[int]:
+    """Sizes of ceil(total / per_group) groups that differ by at most one."""
+    groups = max(1, math.ceil(total / per_group))
+    base, extra = divmod(total, groups)
+    return [base + (1 if index < extra else 0) for index in range(groups)]
+
+
+def demo_is_loaded() -> bool:
+    return SupplyUnit.objects.exists()
+
+
+def load_demo(
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    progress: Callable[[str], None] = lambda message: None,
+) -> DemoSummary:
+    if demo_is_loaded():
+        raise RuntimeError("数据库中已有数据，演示数据只能装入空数据库。")
+    rng = random.Random(20170101)
+    with transaction.atomic():
+        units: dict[str, SupplyUnit] = {}
+        for code, name, kind, parent, prefix in UNITS:
+            units[code] = supply_unit_create(
+                code=code,
+                name=name,
+                kind=kind,
+                parent=units[parent] if parent else None,
+                account_prefix=prefix,
+                now=now,
+            )
+        users: dict[str, User] = {}
+        for username, full_name, role, unit_code in DEMO_USERS:
+            users[username] = user_create(
+                username=username,
+                password=DEMO_PASSWORD,
+                unit=units[unit_code],
+                role=role,
+                full_name=full_name,
+                is_superuser=username == "admin",
+                now=now,
+            )
+        admin = users["admin"]
+        progress("单位与用户已创建")
+
+        device_types: dict[str, DeviceType] = {
+            name: device_type_create(
+                actor=admin, name=name, rated_watts=watts, daily_operating_hours=hours, now=now
+            )
+            for name, watts, hours in DEVICE_TYPES
+        }
+
+        nearby_by_unit = _load_places(rng=rng, units=units, admin=admin, now=now)
+        progress("台区、接入点与就近户号索引已创建")
+
+        group_count = 0
+        for customer_spec in CUSTOMERS:
+            unit = units[customer_spec.unit_code]
+            customer = customer_create(
+                actor=admin,
+                unit=unit,
+                name=customer_spec.name,
+                created_date=dt.date(2012, 1, 1),
+                now=now,
+                registration_number=f"91330600{rng.randrange(10**9, 10**10)}",
+                address=f"绍兴市越城区{rng.choice(STREETS[unit.code])}{rng.randrange(1, 300)}号",
+                postcode="312000",
+                phone=customer_spec.phone,
+                handler_name=customer_spec.contact,
+                handler_phone=f"139{rng.randrange(10**7, 10**8)}",
+                outage_contact_name=customer_spec.contact,
+                outage_contact_phone=f"138{rng.randrange(10**7, 10**8)}",
+                sms_number=f"137{rng.randrange(10**7, 10**8)}",
+            )
+            for device_name, points in customer_spec.points.items():
+                for size in split_evenly(points, SUB_ACCOUNTS_PER_GROUP + 1):
+                    _create_group(
+                        rng=rng,
+                        admin=admin,
+                        unit=unit,
+                        customer=customer,
+                        customer_short=customer_spec.short,
+                        device_type=device_types[device_name],
+                        size=size,
+                        nearby_numbers=nearby_by_unit[unit.code],
+                        today=today,
+                        now=now,
+                    )
+                    group_count += 1
+            progress(f"{customer_spec.short}：{sum(customer_spec.points.values())} 个用电点")
+    return DemoSummary(
+        units=len(units),
+        users=len(users),
+        customers=len(CUSTOMERS),
+        device_types=len(device_types),
+        areas=TransformerArea.objects.count(),
+        access_points=AccessPoint.objects.count(),
+        groups=group_count,
+        points_active=Point.objects.filter(status="active").count(),
+        logins=[(u, DEMO_PASSWORD, str(role.label), n) for u, n, role, _unit in DEMO_USERS],
+    )
+
+
+def _load_places(
+    *, rng: random.Random, units: dict[str, SupplyUnit], admin: User, now: dt.datetime
+) -> dict[str, list[str]]:
+    """Areas and access points in bulk, then the nearby index through its loader."""
+    areas: list[TransformerArea] = []
+    for unit_index, unit_code in enumerate(("3350101", "3350102")):
+        for index in range(AREAS_PER_UNIT):
+            estate = rng.choice(ESTATES)
+            areas.append(
+                TransformerArea(
+                    unit=units[unit_code],
+                    number=f"33{unit_index + 1}{index + 1:07d}",
+                    name=f"{estate}{rng.randrange(1, 9)}#配",
+                )
+            )
+    areas = TransformerArea.objects.bulk_create(areas)
+    access_points = [
+        AccessPoint(
+            number=f"3350300000{area_index * ACCESS_POINTS_PER_AREA + position + 1:07d}",
+            name=f"{area.name}{rng.randrange(1, 60)}幢终端箱",
+            area=area,
+        )
+        for area_index, area in enumerate(areas)
+        for position in range(ACCESS_POINTS_PER_AREA)
+    ]
+    AccessPoint.objects.bulk_create(access_points)
+    audit_record(
+        actor=admin,
+        occurred_at=now,
+        reason="演示数据",
+        change=AuditChange(
+            action="places.load",
+            subject_type="places",
+            subject_id=0,
+            subject_label="台区与接入点",
+            after={"areas": len(areas), "access_points": len(access_points)},
+        ),
+    )
+    numbers_by_unit: dict[str, list[str]] = {}
+    rows: list[list[object]] = [
+        ["营销系统就近户号导出"],
+        ["就近户号/局号", "类型", "接入点编号"],
+    ]
+    sequence = 1600000
+    for unit_code in ("3350101", "3350102"):
+        unit_points = [point for point in access_points if point.area.unit.code == unit_code]
+        numbers = []
+        for _index in range(NEARBY_NUMBERS_PER_UNIT):
+            sequence += rng.randrange(1, 40)
+            number = f"170{sequence:07d}"
+            numbers.append(number)
+            rows.append([number, "户号", rng.choice(unit_points).number])
+        numbers_by_unit[unit_code] = numbers
+    nearby_index_load(actor=admin, rows=rows, now=now)
+    return numbers_by_unit
+
+
+def _point_input(
+    *,
+    rng: random.Random,
+    unit: SupplyUnit,
+    customer_short: str,
+    device_type: DeviceType,
+    nearby_numbers: list[str],
+    active_from: dt.date | None,
+) -> PointInput:
+    estate = rng.choice(ESTATES)
+    building = rng.randrange(1, 80)
+    entrance = rng.randrange(1, 5)
+    spot = SPOTS.get(device_type.name, "设备")
+    return PointInput(
+        name=f"{estate}{building}幢{customer_short}{spot}",
+        device_address=(
+            f"越城区{rng.choice(STREETS[unit.code])}{rng.choice(COMMUNITIES)}"
+            f"{estate}{building}幢{entrance}单元"
+        ),
+        nearby_number=rng.choice(nearby_numbers),
+        active_from_date=active_from,
+    )
+
+
+def _create_group(
+    *,
+    rng: random.Random,
+    admin: User,
+    unit: SupplyUnit,
+    customer: object,
+    customer_short: str,
+    device_type: DeviceType,
+    size: int,
+    nearby_numbers: list[str],
+    today: dt.date,
+    now: dt.datetime,
+) -> None:
+    span_days = (today - dt.date(2012, 6, 1)).days
+    created = dt.date(2012, 6, 1) + dt.timedelta(days=rng.randrange(0, max(1, span_days - 400)))
+    base = _point_input(
+        rng=rng,
+        unit=unit,
+        customer_short=customer_short,
+        device_type=device_type,
+        nearby_numbers=nearby_numbers,
+        active_from=created,
+    )
+    group = group_create(
+        actor=admin,
+        unit=unit,
+        customer=customer,  # type: ignore[arg-type]
+        device_type=device_type,
+        meter_asset_number=f"3310{rng.randrange(10**12, 10**13)}",
+        meter_barcode=f"33{rng.randrange(10**18, 10**19)}",
+        meter_box_resource_number=f"BX{rng.randrange(10**9, 10**10)}",
+        meter_install_date=created,
+        created_date=created,
+        tariff_code="LV-NONRES",
+        base=base,
+        reason="演示数据",
+        now=now,
+    )
+    subs = [
+        _point_input(
+            rng=rng,
+            unit=unit,
+            customer_short=customer_short,
+            device_type=device_type,
+            nearby_numbers=nearby_numbers,
+            active_from=created + dt.timedelta(days=rng.choice([0, 0, 0, rng.randrange(1, 365)])),
+        )
+        for _index in range(size - 1)
+    ]
+    sub_accounts_add(actor=admin, group_id=group.pk, points=subs, reason="演示数据", now=now)
+    if size > 20 and rng.random() < 0.3:
+        # A point connected for a while, then removed: history the demo can show.
+        start = created + dt.timedelta(days=30)
+        (removed,) = sub_accounts_add(
+            actor=admin,
+            group_id=group.pk,
+            points=[
+                _point_input(
+                    rng=rng,
+                    unit=unit,
+                    customer_short=customer_short,
+                    device_type=device_type,
+                    nearby_numbers=nearby_numbers,
+                    active_from=start,
+                )
+            ],
+            reason="演示数据",
+            now=now,
+        )
+        sub_account_cancel(
+            actor=admin,
+            point_id=removed.pk,
+            active_to_date=start + dt.timedelta(days=rng.randrange(30, 300)),
+            reason="演示数据：点位拆除",
+            now=now,
+        )

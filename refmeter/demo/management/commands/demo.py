@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from refmeter.demo.generator import DEMO_USERS, DEMO_PASSWORD, demo_is_loaded, load_demo
+
+
+class Command(BaseCommand):
+    help = "Start refmeter with demo data (loaded once) on the configured database."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-server", action="store_true", help="prepare the database and stop"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if getattr(settings, "PRODUCTION", False):
+            raise CommandError("demo 命令只用于开发与演示环境，生产环境请使用 gunicorn。")
+        self.stdout.write("准备数据库……")
+        call_command("migrate", interactive=False, verbosity=0)
+        if not demo_is_loaded():
+            self.stdout.write("首次启动：装入演示数据（约一分钟）……")
+            summary = load_demo(
+                today=timezone.localdate(),
+                now=timezone.now(),
+                progress=lambda message: self.stdout.write(f"  {message}"),
+            )
+            self.stdout.write(
+                f"  {summary.groups} 个群组，{summary.points_active} 个在用用电点。"
+            )
+        url = f"http://{options['host']}:{options['port']}/"
+        self.stdout.write("")
+        self.stdout.write(f"refmeter 已就绪：{url}")
+        self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
+        for username, full_name, role, unit_code in DEMO_USERS:
+            self.stdout.write(f"  {username:<10} {role.label}（{full_name}，单位 {unit_code}）")
+        self.stdout.write(f"接口文档：{url}api/v1/docs    按 Ctrl+C 停止。")
+        if options["no_server"]:
+            return
+        call_command(
+            "runserver",
+            f"{options['host']}:{options['port']}",
+            use_reloader=False,
+            skip_checks=True,
+        )

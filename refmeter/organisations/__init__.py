@@ -1,0 +1,1 @@
+"""Supply units, the people in them, their roles, and what each of them may see and do."""

@@ -1,0 +1,1 @@
+"""Customers, device types, transformer areas, access points, groups and their points."""

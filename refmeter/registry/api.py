@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
+
+from refmeter.organisations.api import TokenAuth
+from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.registry import selectors, services
+
+router = Router(auth=TokenAuth(), tags=["registry"])
+
+
+class GroupOut(Schema):
+    group_id: int
+    unit_name: str
+    customer_name: str
+    base_account_number: str
+    base_name: str
+    base_address: str
+    device_type: str
+    meter_asset_number: str
+    created_date: dt.date
+    status: str
+    active_points: int
+
+
+class GroupDetailOut(Schema):
+    group_id: int
+    unit_name: str
+    customer_name: str
+    device_type: str
+    tariff_code: str
+    meter_asset_number: str
+    meter_barcode: str
+    meter_box_resource_number: str
+    ct_ratio: int
+    meter_install_date: dt.date
+    created_date: dt.date
+    status: str
+    closed_date: dt.date | None
+    base_account_number: str
+    base_name: str
+    base_address: str
+    multiplier: int
+    active_sub_accounts: int
+    sub_account_limit: int
+
+
+class PointOut(Schema):
+    point_id: int
+    group_id: int
+    kind: str
+    account_number: str
+    name: str
+    device_address: str
+    nearby_number: str
+    access_point_number: str
+    access_point_name: str
+    area_number: str
+    area_name: str
+    status: str
+    active_from_date: dt.date | None
+    active_to_date: dt.date | None
+    base_account_number: str
+
+
+class PointPatch(Schema):
+    reason: str
+    name: str | None = None
+    device_address: str | None = None
+    area_number: str | None = None
+    access_point_number: str | None = None
+
+
+class MultiplierOut(Schema):
+    group_id: int
+    on_date: dt.date
+    multiplier: int
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    point_days: int | None = None
+
+
+class HistoryOut(Schema):
+    occurred_at: dt.datetime
+    actor_name: str
+    action: str
+    subject_label: str
+    changes: list[tuple[str, Any, Any]]
+    reason: str
+    work_order: str
+
+
+class GroupFilters(Schema):
+    unit_id: int | None = None
+    customer: str = ""
+    name: str = ""
+    address: str = ""
+    account_number: str = ""
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+
+
+class CountRow(Schema):
+    points: int
+    customer: str | None = None
+    device_type: str | None = None
+    area_number: str | None = None
+    area: str | None = None
+
+
+class StatisticsOut(Schema):
+    as_of: dt.date
+    total: int
+    by_customer: list[CountRow]
+    by_device_type: list[CountRow]
+    by_area: list[CountRow]
+
+
+class Refused(Schema):
+    detail: str
+
+
+class Paging(Schema):
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class GroupPage(Schema):
+    count: int
+    items: list[GroupOut]
+
+
+class PointPage(Schema):
+    count: int
+    items: list[PointOut]
+
+
+def _refusal(error: Exception) -> HttpError:
+    if isinstance(error, selectors.RecordNotVisible):
+        return HttpError(404, str(error))
+    if isinstance(error, ActionNotAllowed):
+        return HttpError(403, str(error))
+    return HttpError(400, str(error))
+
+
+def _today() -> dt.date:
+    return timezone.localdate()
+
+
+@router.get("/groups", response={200: GroupPage, 403: Refused, 404: Refused})
+def list_groups(request: HttpRequest, filters: Query[GroupFilters], paging: Query[Paging]) -> Any:
+    try:
+        groups = selectors.group_search(
+            user=request.user,  # type: ignore[arg-type]
+            as_of=_today(),
+            **filters.dict(exclude_none=True),
+        )
+    except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+        raise _refusal(error) from error
+    window = groups[paging.offset : paging.offset + paging.limit]
+    return {"count": groups.count(), "items": selectors.group_rows(groups=window, as_of=_today())}
+
+
+@router.get("/groups/{group_id}", response={200: GroupDetailOut, 404: Refused, 403: Refused})
+def get_group(request: HttpRequest, group_id: int) -> Any:
+    try:
+        return selectors.group_detail(user=request.user, group_id=group_id, as_of=_today())  # type: ignore[arg-type]
+    except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+        raise _refusal(error) from error
+
+
+@router.get("/groups/{group_id}/points", response={200: PointPage, 403: Refused, 404: Refused})
+def list_group_points(request: HttpRequest, group_id: int, paging: Query[Paging]) -> Any:
+    try:
+        points = selectors.group_points(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+    except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+        raise _refusal(error) from error
+    window = points[paging.offset : paging.offset + paging.limit]
+    return {"count": points.count(), "items": selectors.point_rows(points=window)}
+
+
+@router.get("/groups/{group_id}/multiplier", response=MultiplierOut)
+def get_group_multiplier(
+    request: HttpRequest,
+    group_id: int,
+    on_date: dt.date | None = None,
+    period_start: dt.date | None = None,
+    period_end: dt.date | None = None,
+) -> Any:
+    """The multiplier on a date, and the point-days of a half-open period if one is given."""
+    from refmeter.common.periods import Period
+
+    try:
+        selectors.group_get(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+    except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+        raise _refusal(error) from error
+    day = on_date or _today()
+    result: dict[str, Any] = {
+        "group_id": group_id,
+        "on_date": day,
+        "multiplier": selectors.group_multiplier_on(group_id=group_id, on_date=day),
+    }
+    if period_start and period_end:
+        if period_end < period_start:
+            raise HttpError(400, _("期间的结束日期不能早于开始日期。"))
+        result.update(
+            period_start=period_start,
+            period_end=period_end,
+            point_days=selectors.group_point_days(
+                group_id=group_id, period=Period(period_start, period_end)
+            ),
+        )
+    return result
+
+
+@router.get("/points/{point_id}", response={200: PointOut, 404: Refused, 403: Refused})
+def get_point(request: HttpRequest, point_id: int) -> Any:
+    try:
+        return selectors.point_detail(user=request.user, point_id=point_id)  # type: ignore[arg-type]
+    except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+        raise _refusal(error) from error
+
+
+@router.patch(
+    "/points/{point_id}", response={200: PointOut, 400: Refused, 403: Refused, 404: Refused}
+)
+def patch_point(request: HttpRequest, point_id: int, payload: PointPatch) -> Any:
+    try:
+        services.point_update(
+            actor=request.user,  # type: ignore[arg-type]
+            point_id=point_id,
+            now=timezone.now(),
+            **payload.dict(),
+        )
+        return selectors.point_detail(user=request.user, point_id=point_id)  # type: ignore[arg-type]
+    except (
+        selectors.RecordNotVisible,
+        ActionNotAllowed,
+        services.UnableToChangeRegistry,
+    ) as error:
+        raise _refusal(error) from error
+
+
+@router.get("/points/{point_id}/history", response={200: list[HistoryOut], 404: Refused})
+def get_point_history(request: HttpRequest, point_id: int) -> Any:
+    try:
+        return selectors.point_history(user=request.user, point_id=point_id)  # type: ignore[arg-type]
+    except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+        raise _refusal(error) from error
+
+
+@router.get("/statistics", response=StatisticsOut)
+def get_statistics(request: HttpRequest) -> Any:
+    try:
+        return selectors.point_statistics(user=request.user, as_of=_today())  # type: ignore[arg-type]
+    except ActionNotAllowed as error:
+        raise _refusal(error) from error

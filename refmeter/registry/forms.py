@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import units_visible_to
+
+
+class GroupSearchForm(forms.Form):
+    unit = forms.TypedChoiceField(label=_("供电单位"), required=False, coerce=int, empty_value=None)
+    customer = forms.CharField(label=_("客户名称"), required=False, max_length=100)
+    account_number = forms.CharField(label=_("基准户户号"), required=False, max_length=10)
+    name = forms.CharField(label=_("户名"), required=False, max_length=100)
+    address = forms.CharField(label=_("地址"), required=False, max_length=100)
+    created_from = forms.DateField(
+        label=_("立户日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: object, user: User, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        choices: list[tuple[object, str]] = [("", _("全部"))]
+        choices += [(unit.pk, unit.name) for unit in units_visible_to(user=user)]
+        self.fields["unit"].choices = choices  # type: ignore[attr-defined]
+
+
+class PointEditForm(forms.Form):
+    name = forms.CharField(label=_("户名"), max_length=200)
+    device_address = forms.CharField(label=_("设备地址"), max_length=300)
+    area_number = forms.CharField(label=_("台区编号"), max_length=32, required=False)
+    access_point_number = forms.CharField(label=_("接入点编号"), max_length=17, required=False)
+    reason = forms.CharField(label=_("修改原因"), max_length=500)

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from refmeter.common.tables import write_xlsx
+from refmeter.organisations.permissions import Action, ActionNotAllowed
+from refmeter.organisations.selectors import user_may
+from refmeter.registry import selectors, services
+from refmeter.registry.forms import GroupSearchForm, PointEditForm
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def registry_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged-in only; refusals become a page that says why."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except selectors.RecordNotVisible as error:
+            return render(request, "refusal.html", {"message": str(error)}, status=404)
+        except ActionNotAllowed as error:
+            return render(request, "refusal.html", {"message": str(error)}, status=403)
+
+    return wrapper
+
+
+def _page(request: HttpRequest, items: Any) -> Any:
+    paginator = Paginator(items, settings.REFMETER_PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+@registry_view
+def group_search(request: HttpRequest) -> HttpResponse:
+    form = GroupSearchForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        filters = {key: value for key, value in form.cleaned_data.items() if value}
+        if "unit" in filters:
+            filters["unit_id"] = filters.pop("unit")
+    groups = selectors.group_search(user=request.user, as_of=today(), **filters)  # type: ignore[arg-type]
+    page = _page(request, groups)
+    rows = selectors.group_rows(groups=page.object_list, as_of=today())
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "registry/group_search.html",
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+    )
+
+
+@registry_view
+def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
+    user = request.user
+    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())  # type: ignore[arg-type]
+    page = _page(request, selectors.group_points(user=user, group_id=group_id))  # type: ignore[arg-type]
+    return render(
+        request,
+        "registry/group_detail.html",
+        {
+            "group": detail,
+            "page": page,
+            "points": selectors.point_rows(points=page.object_list),
+            "multiplier_history": selectors.group_multiplier_history(group_id=group_id),
+            "history": selectors.group_history(user=user, group_id=group_id)[:50],  # type: ignore[arg-type]
+            "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
+        },
+    )
+
+
+def point_export_header() -> list[str]:
+    return [
+        _("序号"), _("户号"), _("户名"), _("设备地址"), _("就近户号/局号"), _("接入点编号"),
+        _("接入点名称"), _("台区编号"), _("台区名称"), _("户类型"), _("状态"), _("接电日期"),
+        _("停用日期"), _("基准户户号"),
+    ]  # fmt: skip
+
+
+@registry_view
+def group_export(request: HttpRequest, group_id: int) -> HttpResponse:
+    user = request.user
+    if not user_may(user=user, action=Action.EXPORT_REGISTRY):
+        raise ActionNotAllowed(_("您的岗位角色无权执行此操作。"))
+    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())  # type: ignore[arg-type]
+    rows = (
+        [
+            index,
+            row.account_number,
+            row.name,
+            row.device_address,
+            row.nearby_number,
+            row.access_point_number,
+            row.access_point_name,
+            row.area_number,
+            row.area_name,
+            row.kind_label,
+            row.status_label,
+            row.active_from_date,
+            row.active_to_date,
+            row.base_account_number,
+        ]
+        for index, row in enumerate(
+            selectors.point_rows_iter(user=user, group_id=group_id), start=1  # type: ignore[arg-type]
+        )
+    )
+    content = write_xlsx(title=_("虚拟子户清单"), header=point_export_header(), rows=rows)
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    filename = f"group-{detail.base_account_number}-points.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@registry_view
+@require_http_methods(["GET", "POST"])
+def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
+    user = request.user
+    point = selectors.point_detail(user=user, point_id=point_id)  # type: ignore[arg-type]
+    may_edit = user_may(user=user, action=Action.EDIT_SUB_ACCOUNT)
+    if request.method == "POST":
+        form = PointEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.point_update(
+                    actor=user,  # type: ignore[arg-type]
+                    point_id=point_id,
+                    now=timezone.now(),
+                    **form.cleaned_data,
+                )
+            except services.UnableToChangeRegistry as error:
+                for problem in error.problems:
+                    form.add_error(None, problem)
+            else:
+                return redirect("registry:point_detail", point_id=point_id)
+    else:
+        form = PointEditForm(
+            initial={
+                "name": point.name,
+                "device_address": point.device_address,
+                "area_number": point.area_number,
+                "access_point_number": point.access_point_number,
+            }
+        )
+    return render(
+        request,
+        "registry/point_detail.html",
+        {
+            "point": point,
+            "form": form,
+            "may_edit": may_edit,
+            "history": selectors.point_history(user=user, point_id=point_id),  # type: ignore[arg-type]
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@registry_view
+def statistics(request: HttpRequest) -> HttpResponse:
+    stats = selectors.point_statistics(user=request.user, as_of=today())  # type: ignore[arg-type]
+    areas = _page(request, stats.by_area)
+    return render(request, "registry/statistics.html", {"stats": stats, "areas": areas})
