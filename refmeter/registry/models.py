@@ -212,7 +212,7 @@ class Point(models.Model):
     class Meta:
         verbose_name = _("用电点")
         verbose_name_plural = _("用电点")
-        ordering = ["group_id", "-kind", "account_number"]
+        ordering = ["group_id", "kind", "account_number"]
         indexes = [models.Index(fields=["group", "active_from_date", "active_to_date"])]
         constraints = [
             models.UniqueConstraint(

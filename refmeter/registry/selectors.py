@@ -356,7 +356,7 @@ def _point_row(point: Point, base_account_number: str) -> PointRow:
 def group_points(*, user: User, group_id: int) -> QuerySet[Point]:
     """The group's points, base account first; page it, then pass it to :func:`point_rows`."""
     group = group_get(user=user, group_id=group_id)
-    return Point.objects.filter(group=group).order_by("-kind", "account_number")
+    return Point.objects.filter(group=group).order_by("kind", "account_number")
 
 
 def point_rows(*, points: Iterable[Point]) -> list[PointRow]:
@@ -392,7 +392,7 @@ def point_rows_iter(*, user: User, group_id: int, chunk_size: int = 2000) -> Ite
     points = (
         Point.objects.filter(group=group)
         .select_related("access_point", "area")
-        .order_by("-kind", "account_number")
+        .order_by("kind", "account_number")
     )
     for point in points.iterator(chunk_size=chunk_size):
         yield _point_row(point, base_number)

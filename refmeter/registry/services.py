@@ -722,7 +722,7 @@ def group_create(
 
 def _running_group(*, actor: User, group_id: int) -> Group:
     group = (
-        Group.objects.select_for_update()
+        Group.objects.select_for_update(of=("self",))
         .filter(unit_scope(user=actor), pk=group_id)
         .select_related("unit")
         .first()
@@ -803,7 +803,7 @@ def sub_accounts_add(
 
 def _locked_point(*, actor: User, point_id: int) -> Point:
     point = (
-        Point.objects.select_for_update()
+        Point.objects.select_for_update(of=("self",))
         .filter(unit_scope(user=actor, unit_field="group__unit"), pk=point_id)
         .select_related("group", "access_point", "area")
         .first()
