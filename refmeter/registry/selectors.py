@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from refmeter.audit.selectors import AuditLine, audit_history
 from refmeter.common.periods import Period, is_active_on
@@ -21,6 +22,7 @@ from refmeter.registry.models import (
     Group,
     Point,
     PointKind,
+    PointStatus,
     TransformerArea,
 )
 
@@ -495,3 +497,35 @@ def point_statistics(*, user: User | None, as_of: dt.date) -> PointStatistics:
     )
 
 
+
+
+# ---------------------------------------------------------------- history for people
+
+ACTION_LABELS = {
+    "group.create": _lazy("立户"),
+    "point.create": _lazy("登记用电点"),
+    "point.activate": _lazy("接电"),
+    "point.cancel": _lazy("取消用电点"),
+    "point.update": _lazy("修改信息"),
+}
+
+
+def history_for_people(lines: list[AuditLine]) -> list[AuditLine]:
+    """Field names and coded values of the audit trail in the user's language."""
+    labels = {field.name: str(field.verbose_name) for field in Point._meta.concrete_fields}
+    statuses = {value: str(label) for value, label in PointStatus.choices}
+
+    def value(field: str, raw: Any) -> Any:
+        return statuses.get(raw, raw) if field == "status" else raw
+
+    return [
+        replace(
+            line,
+            action=str(ACTION_LABELS.get(line.action, line.action)),
+            changes=[
+                (labels.get(field, field), value(field, before), value(field, after))
+                for field, before, after in line.changes
+            ],
+        )
+        for line in lines
+    ]

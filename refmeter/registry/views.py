@@ -79,7 +79,9 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "page": page,
             "points": selectors.point_rows(points=page.object_list),
             "multiplier_history": selectors.group_multiplier_history(group_id=group_id),
-            "history": selectors.group_history(user=user, group_id=group_id)[:50],  # type: ignore[arg-type]
+            "history": selectors.history_for_people(
+                selectors.group_history(user=user, group_id=group_id)[:50]  # type: ignore[arg-type]
+            ),
             "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
         },
     )
@@ -167,7 +169,9 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
             "point": point,
             "form": form,
             "may_edit": may_edit,
-            "history": selectors.point_history(user=user, point_id=point_id),  # type: ignore[arg-type]
+            "history": selectors.history_for_people(
+                selectors.point_history(user=user, point_id=point_id)  # type: ignore[arg-type]
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )
