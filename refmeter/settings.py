@@ -13,7 +13,6 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BASE_DIR.parent
 VAR_DIR = Path(os.environ.get("REFMETER_VAR_DIR", PROJECT_DIR / "var"))
@@ -68,7 +67,9 @@ if PRODUCTION:
     if not os.environ.get("DATABASE_URL"):
         problems.append("DATABASE_URL must point at the production PostgreSQL database")
     if problems:
-        raise ImproperlyConfigured("refmeter refuses to start in production: " + "; ".join(problems))
+        raise ImproperlyConfigured(
+            "refmeter refuses to start in production: " + "; ".join(problems)
+        )
 
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'refmeter.sqlite3'}"
 if "DATABASE_URL" not in os.environ:

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from django.utils.translation import gettext as _
 from openpyxl.styles import Font
 
 # A spreadsheet larger than this is refused before it is opened: the marketing
@@ -26,9 +26,7 @@ class UnreadableSpreadsheet(Exception):
     """The file could not be read as a spreadsheet; the message is fit to show a user."""
 
 
-def write_xlsx(
-    *, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]
-) -> bytes:
+def write_xlsx(*, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """One sheet with a bold header row, streamed row by row (write-only mode)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
@@ -50,10 +48,7 @@ def read_rows(source: str | Path | IO[bytes]) -> list[list[object]]:
     from python_calamine import CalamineWorkbook
 
     try:
-        if hasattr(source, "read"):
-            data = source.read()  # type: ignore[union-attr]
-        else:
-            data = Path(source).read_bytes()
+        data = source.read() if hasattr(source, "read") else Path(source).read_bytes()
     except OSError as error:
         raise UnreadableSpreadsheet(
             _("无法读取文件：%(reason)s") % {"reason": error.strerror}

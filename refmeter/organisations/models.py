@@ -22,7 +22,11 @@ class SupplyUnit(models.Model):
     name = models.CharField(_("单位名称"), max_length=100)
     kind = models.CharField(_("层级"), max_length=16, choices=UnitKind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级单位"), on_delete=models.PROTECT, null=True, blank=True,
+        "self",
+        verbose_name=_("上级单位"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="children",
     )
     path = models.CharField(max_length=255, unique=True, editable=False)
@@ -56,7 +60,11 @@ class Role(models.TextChoices):
 
 class User(AbstractUser):
     unit = models.ForeignKey(
-        SupplyUnit, verbose_name=_("所属单位"), on_delete=models.PROTECT, null=True, blank=True,
+        SupplyUnit,
+        verbose_name=_("所属单位"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="users",
     )
     role = models.CharField(_("岗位角色"), max_length=32, choices=Role.choices, blank=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -10,6 +10,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 
 from refmeter.organisations.api import TokenAuth
+from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry import selectors, services
 
@@ -150,6 +151,11 @@ def _refusal(error: Exception) -> HttpError:
     return HttpError(400, str(error))
 
 
+def _user(request: HttpRequest) -> User:
+    # TokenAuth has put the token's user on the request.
+    return cast(User, request.user)
+
+
 def _today() -> dt.date:
     return timezone.localdate()
 
@@ -158,7 +164,7 @@ def _today() -> dt.date:
 def list_groups(request: HttpRequest, filters: Query[GroupFilters], paging: Query[Paging]) -> Any:
     try:
         groups = selectors.group_search(
-            user=request.user,  # type: ignore[arg-type]
+            user=_user(request),
             as_of=_today(),
             **filters.dict(exclude_none=True),
         )
@@ -171,7 +177,7 @@ def list_groups(request: HttpRequest, filters: Query[GroupFilters], paging: Quer
 @router.get("/groups/{group_id}", response={200: GroupDetailOut, 404: Refused, 403: Refused})
 def get_group(request: HttpRequest, group_id: int) -> Any:
     try:
-        return selectors.group_detail(user=request.user, group_id=group_id, as_of=_today())  # type: ignore[arg-type]
+        return selectors.group_detail(user=_user(request), group_id=group_id, as_of=_today())
     except (selectors.RecordNotVisible, ActionNotAllowed) as error:
         raise _refusal(error) from error
 
@@ -179,7 +185,7 @@ def get_group(request: HttpRequest, group_id: int) -> Any:
 @router.get("/groups/{group_id}/points", response={200: PointPage, 403: Refused, 404: Refused})
 def list_group_points(request: HttpRequest, group_id: int, paging: Query[Paging]) -> Any:
     try:
-        points = selectors.group_points(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+        points = selectors.group_points(user=_user(request), group_id=group_id)
     except (selectors.RecordNotVisible, ActionNotAllowed) as error:
         raise _refusal(error) from error
     window = points[paging.offset : paging.offset + paging.limit]
@@ -198,7 +204,7 @@ def get_group_multiplier(
     from refmeter.common.periods import Period
 
     try:
-        selectors.group_get(user=request.user, group_id=group_id)  # type: ignore[arg-type]
+        selectors.group_get(user=_user(request), group_id=group_id)
     except (selectors.RecordNotVisible, ActionNotAllowed) as error:
         raise _refusal(error) from error
     day = on_date or _today()
@@ -223,7 +229,7 @@ def get_group_multiplier(
 @router.get("/points/{point_id}", response={200: PointOut, 404: Refused, 403: Refused})
 def get_point(request: HttpRequest, point_id: int) -> Any:
     try:
-        return selectors.point_detail(user=request.user, point_id=point_id)  # type: ignore[arg-type]
+        return selectors.point_detail(user=_user(request), point_id=point_id)
     except (selectors.RecordNotVisible, ActionNotAllowed) as error:
         raise _refusal(error) from error
 
@@ -234,12 +240,12 @@ def get_point(request: HttpRequest, point_id: int) -> Any:
 def patch_point(request: HttpRequest, point_id: int, payload: PointPatch) -> Any:
     try:
         services.point_update(
-            actor=request.user,  # type: ignore[arg-type]
+            actor=_user(request),
             point_id=point_id,
             now=timezone.now(),
             **payload.dict(),
         )
-        return selectors.point_detail(user=request.user, point_id=point_id)  # type: ignore[arg-type]
+        return selectors.point_detail(user=_user(request), point_id=point_id)
     except (
         selectors.RecordNotVisible,
         ActionNotAllowed,
@@ -251,7 +257,7 @@ def patch_point(request: HttpRequest, point_id: int, payload: PointPatch) -> Any
 @router.get("/points/{point_id}/history", response={200: list[HistoryOut], 404: Refused})
 def get_point_history(request: HttpRequest, point_id: int) -> Any:
     try:
-        return selectors.point_history(user=request.user, point_id=point_id)  # type: ignore[arg-type]
+        return selectors.point_history(user=_user(request), point_id=point_id)
     except (selectors.RecordNotVisible, ActionNotAllowed) as error:
         raise _refusal(error) from error
 
@@ -259,6 +265,6 @@ def get_point_history(request: HttpRequest, point_id: int) -> Any:
 @router.get("/statistics", response=StatisticsOut)
 def get_statistics(request: HttpRequest) -> Any:
     try:
-        return selectors.point_statistics(user=request.user, as_of=_today())  # type: ignore[arg-type]
+        return selectors.point_statistics(user=_user(request), as_of=_today())
     except ActionNotAllowed as error:
         raise _refusal(error) from error

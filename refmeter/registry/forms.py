@@ -22,7 +22,7 @@ class GroupSearchForm(forms.Form):
 
     def __init__(self, *args: object, user: User, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        choices: list[tuple[object, str]] = [("", _("全部"))]
+        choices: list[tuple[object, object]] = [("", _("全部"))]
         choices += [(unit.pk, unit.name) for unit in units_visible_to(user=user)]
         self.fields["unit"].choices = choices  # type: ignore[attr-defined]
 

@@ -83,7 +83,9 @@ class AccessPoint(models.Model):
     number = models.CharField(_("接入点编号"), max_length=17, unique=True)
     name = models.CharField(_("接入点名称"), max_length=200)
     area = models.ForeignKey(
-        TransformerArea, verbose_name=_("台区"), on_delete=models.PROTECT,
+        TransformerArea,
+        verbose_name=_("台区"),
+        on_delete=models.PROTECT,
         related_name="access_points",
     )
 
@@ -130,6 +132,9 @@ class AccountNumberCounter(models.Model):
 
     unit = models.OneToOneField(SupplyUnit, on_delete=models.PROTECT, primary_key=True)
     last_sequence = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.unit_id}: {self.last_sequence}"
 
 
 class GroupStatus(models.TextChoices):
@@ -196,11 +201,19 @@ class Point(models.Model):
     device_address = models.CharField(_("设备地址"), max_length=300)
     nearby_number = models.CharField(_("就近户号/局号"), max_length=32, blank=True)
     access_point = models.ForeignKey(
-        AccessPoint, verbose_name=_("接入点"), on_delete=models.PROTECT, null=True, blank=True,
+        AccessPoint,
+        verbose_name=_("接入点"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="points",
     )
     area = models.ForeignKey(
-        TransformerArea, verbose_name=_("台区"), on_delete=models.PROTECT, null=True, blank=True,
+        TransformerArea,
+        verbose_name=_("台区"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="points",
     )
     status = models.CharField(
@@ -216,7 +229,9 @@ class Point(models.Model):
         indexes = [models.Index(fields=["group", "active_from_date", "active_to_date"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["group"], condition=Q(kind=PointKind.BASE), name="one_base_account_per_group"
+                fields=["group"],
+                condition=Q(kind=PointKind.BASE),
+                name="one_base_account_per_group",
             ),
             models.CheckConstraint(
                 condition=Q(account_number__regex=r"^[0-9]{10}$"),
@@ -233,7 +248,9 @@ class Point(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(active_to_date__isnull=True)
-                | Q(active_from_date__isnull=False, active_to_date__gt=models.F("active_from_date")),
+                | Q(
+                    active_from_date__isnull=False, active_to_date__gt=models.F("active_from_date")
+                ),
                 name="point_period_ordered",
             ),
         ]

@@ -102,6 +102,7 @@ def group_multiplier_history(*, group_id: int) -> list[MultiplierSpan]:
     )
     changes: dict[dt.date, int] = {}
     for start, end in intervals:
+        assert start is not None
         changes[start] = changes.get(start, 0) + 1
         if end is not None:
             changes[end] = changes.get(end, 0) - 1
@@ -495,8 +496,6 @@ def point_statistics(*, user: User | None, as_of: dt.date) -> PointStatistics:
         by_device_type=by_device_type,
         by_area=by_area,
     )
-
-
 
 
 # ---------------------------------------------------------------- history for people

@@ -266,7 +266,15 @@ def access_point_create(
 # ---------------------------------------------------------------- nearby-number index
 
 NEARBY_HEADERS = {
-    "number": ("就近户号/局号", "户号/局号", "就近户号", "户号", "局号", "电能表资产号", "资产编号"),
+    "number": (
+        "就近户号/局号",
+        "户号/局号",
+        "就近户号",
+        "户号",
+        "局号",
+        "电能表资产号",
+        "资产编号",
+    ),
     "kind": ("类型", "号码类型"),
     "access_point_number": ("接入点编号",),
     "access_point_name": ("接入点名称",),
@@ -357,7 +365,7 @@ def nearby_index_load(
                 % {"where": where, "number": number}
             )
             continue
-        kind = NearbyKind.ACCOUNT
+        kind: str = NearbyKind.ACCOUNT
         if kind_text:
             matches = [value for word, value in NEARBY_KIND_WORDS.items() if word in kind_text]
             if not matches:
@@ -613,11 +621,15 @@ def _check_limit(
     if not new_intervals:
         return None
     limit = settings.REFMETER_MAX_ACTIVE_SUB_ACCOUNTS
-    existing = list(
-        Point.objects.filter(group=group, kind=PointKind.SUB, active_from_date__isnull=False)
+    existing = [
+        (start, end)
+        for start, end in Point.objects.filter(
+            group=group, kind=PointKind.SUB, active_from_date__isnull=False
+        )
         .exclude(pk__in=list(excluding_point_ids))
         .values_list("active_from_date", "active_to_date")
-    )
+        if start is not None
+    ]
     earliest = min(start for start, _end in new_intervals)
     peak, peak_day = max_concurrent([*existing, *new_intervals], from_date=earliest)
     if peak > limit:
@@ -657,9 +669,7 @@ def group_create(
     if not meter_asset_number:
         problems.append(_("参考表资产编号不能为空。"))
     elif Group.objects.filter(meter_asset_number=meter_asset_number).exists():
-        problems.append(
-            _("参考表 %(meter)s 已属于另一个群组。") % {"meter": meter_asset_number}
-        )
+        problems.append(_("参考表 %(meter)s 已属于另一个群组。") % {"meter": meter_asset_number})
     if ct_ratio < 1:
         problems.append(_("互感器倍率必须是正整数。"))
     point_problems, resolved = _check_points(actor=actor, inputs=[base], label_offset=1)
@@ -680,9 +690,9 @@ def group_create(
             meter_install_date=meter_install_date,
             created_date=created_date,
         )
-        account_number = clean_digits(item.account_number) or account_numbers_issue(
-            unit=unit, count=1
-        )[0]
+        account_number = (
+            clean_digits(item.account_number) or account_numbers_issue(unit=unit, count=1)[0]
+        )
         point = Point.objects.create(
             group=group,
             kind=PointKind.BASE,
@@ -877,9 +887,7 @@ def sub_account_cancel(
     with transaction.atomic():
         point = _locked_point(actor=actor, point_id=point_id)
         if point.kind != PointKind.SUB:
-            raise UnableToCancelSubAccount(
-                _("基准户不能单独取消；请通过销户流程关闭整个群组。")
-            )
+            raise UnableToCancelSubAccount(_("基准户不能单独取消；请通过销户流程关闭整个群组。"))
         if point.status == PointStatus.CANCELLED:
             raise UnableToCancelSubAccount(
                 _("户号 %(number)s 已经取消。") % {"number": point.account_number}

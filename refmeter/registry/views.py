@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -15,10 +15,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from refmeter.common.tables import write_xlsx
+from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
 from refmeter.organisations.selectors import user_may
 from refmeter.registry import selectors, services
 from refmeter.registry.forms import GroupSearchForm, PointEditForm
+
+
+def _user(request: HttpRequest) -> User:
+    # Every view here is behind login_required, so the user is a real User.
+    return cast(User, request.user)
 
 
 def today() -> dt.date:
@@ -48,13 +54,13 @@ def _page(request: HttpRequest, items: Any) -> Any:
 
 @registry_view
 def group_search(request: HttpRequest) -> HttpResponse:
-    form = GroupSearchForm(request.GET or None, user=request.user)  # type: ignore[arg-type]
+    form = GroupSearchForm(request.GET or None, user=_user(request))
     filters: dict[str, Any] = {}
     if form.is_valid():
         filters = {key: value for key, value in form.cleaned_data.items() if value}
         if "unit" in filters:
             filters["unit_id"] = filters.pop("unit")
-    groups = selectors.group_search(user=request.user, as_of=today(), **filters)  # type: ignore[arg-type]
+    groups = selectors.group_search(user=_user(request), as_of=today(), **filters)
     page = _page(request, groups)
     rows = selectors.group_rows(groups=page.object_list, as_of=today())
     query = request.GET.copy()
@@ -68,9 +74,9 @@ def group_search(request: HttpRequest) -> HttpResponse:
 
 @registry_view
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
-    user = request.user
-    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())  # type: ignore[arg-type]
-    page = _page(request, selectors.group_points(user=user, group_id=group_id))  # type: ignore[arg-type]
+    user = _user(request)
+    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())
+    page = _page(request, selectors.group_points(user=user, group_id=group_id))
     return render(
         request,
         "registry/group_detail.html",
@@ -80,7 +86,7 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "points": selectors.point_rows(points=page.object_list),
             "multiplier_history": selectors.group_multiplier_history(group_id=group_id),
             "history": selectors.history_for_people(
-                selectors.group_history(user=user, group_id=group_id)[:50]  # type: ignore[arg-type]
+                selectors.group_history(user=user, group_id=group_id)[:50]
             ),
             "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
         },
@@ -97,10 +103,10 @@ def point_export_header() -> list[str]:
 
 @registry_view
 def group_export(request: HttpRequest, group_id: int) -> HttpResponse:
-    user = request.user
+    user = _user(request)
     if not user_may(user=user, action=Action.EXPORT_REGISTRY):
         raise ActionNotAllowed(_("您的岗位角色无权执行此操作。"))
-    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())  # type: ignore[arg-type]
+    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())
     rows = (
         [
             index,
@@ -119,7 +125,8 @@ def group_export(request: HttpRequest, group_id: int) -> HttpResponse:
             row.base_account_number,
         ]
         for index, row in enumerate(
-            selectors.point_rows_iter(user=user, group_id=group_id), start=1  # type: ignore[arg-type]
+            selectors.point_rows_iter(user=user, group_id=group_id),
+            start=1,
         )
     )
     content = write_xlsx(title=_("虚拟子户清单"), header=point_export_header(), rows=rows)
@@ -135,15 +142,15 @@ def group_export(request: HttpRequest, group_id: int) -> HttpResponse:
 @registry_view
 @require_http_methods(["GET", "POST"])
 def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
-    user = request.user
-    point = selectors.point_detail(user=user, point_id=point_id)  # type: ignore[arg-type]
+    user = _user(request)
+    point = selectors.point_detail(user=user, point_id=point_id)
     may_edit = user_may(user=user, action=Action.EDIT_SUB_ACCOUNT)
     if request.method == "POST":
         form = PointEditForm(request.POST)
         if form.is_valid():
             try:
                 services.point_update(
-                    actor=user,  # type: ignore[arg-type]
+                    actor=user,
                     point_id=point_id,
                     now=timezone.now(),
                     **form.cleaned_data,
@@ -170,7 +177,7 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
             "form": form,
             "may_edit": may_edit,
             "history": selectors.history_for_people(
-                selectors.point_history(user=user, point_id=point_id)  # type: ignore[arg-type]
+                selectors.point_history(user=user, point_id=point_id)
             ),
         },
         status=400 if request.method == "POST" else 200,
@@ -179,6 +186,6 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
 
 @registry_view
 def statistics(request: HttpRequest) -> HttpResponse:
-    stats = selectors.point_statistics(user=request.user, as_of=today())  # type: ignore[arg-type]
+    stats = selectors.point_statistics(user=_user(request), as_of=today())
     areas = _page(request, stats.by_area)
     return render(request, "registry/statistics.html", {"stats": stats, "areas": areas})

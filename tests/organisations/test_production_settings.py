@@ -24,8 +24,12 @@ def start(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env.update(environment)
     env["DJANGO_SETTINGS_MODULE"] = "refmeter.settings"
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings;"
-         " print(settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS > 0)"],
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings;"
+            " print(settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS > 0)",
+        ],
         capture_output=True,
         text=True,
         env=env,

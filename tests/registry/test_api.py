@@ -71,17 +71,20 @@ class TestReads:
         response = client.get(f"/api/v1/groups/{south_group.pk}", headers=bearer(city.north_clerk))
 
         assert response.status_code == 404
-        assert response.json() == {
-            "detail": "未找到该群组，或它不属于您所在单位及下属单位。"
-        }
+        assert response.json() == {"detail": "未找到该群组，或它不属于您所在单位及下属单位。"}
 
     def test_statistics(self, client, city, south_group):
         body = client.get("/api/v1/statistics", headers=bearer(city.south_clerk)).json()
 
         assert body["total"] == 3
         assert body["by_area"] == [
-            {"area_number": "3310000001", "area": "测试0001#配", "points": 3,
-             "customer": None, "device_type": None}
+            {
+                "area_number": "3310000001",
+                "area": "测试0001#配",
+                "points": 3,
+                "customer": None,
+                "device_type": None,
+            }
         ]
 
 
@@ -115,9 +118,7 @@ class TestEdits:
         )
 
         assert response.status_code == 400
-        assert response.json() == {
-            "detail": "接入点编号应为 17 位数字，“3350300000”不是。"
-        }
+        assert response.json() == {"detail": "接入点编号应为 17 位数字，“3350300000”不是。"}
         point.refresh_from_db()
         assert point.access_point == city.south_place
 

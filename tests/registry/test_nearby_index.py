@@ -88,9 +88,7 @@ class TestNearbyIndexLoad:
         with pytest.raises(UnableToLoadNearbyIndex) as refusal:
             nearby_index_load(actor=city.south_admin, rows=[["户号", "名称"], ["1", "x"]], now=NOW)
 
-        assert str(refusal.value) == (
-            "未找到表头：表格应包含“就近户号/局号”和“接入点编号”两列。"
-        )
+        assert str(refusal.value) == ("未找到表头：表格应包含“就近户号/局号”和“接入点编号”两列。")
 
 
 class TestReadingSpreadsheets:

@@ -99,9 +99,7 @@ class TestGroupCreation:
         assert base.status == PointStatus.ACTIVE
         assert base.area == city.south_area
         assert group_multiplier_on(group_id=group.pk, on_date=dt.date(2020, 1, 1)) == 1
-        actions = list(
-            AuditEntry.objects.filter(work_order="").values_list("action", flat=True)
-        )
+        actions = list(AuditEntry.objects.filter(work_order="").values_list("action", flat=True))
         assert "group.create" in actions and "point.create" in actions
 
     def test_a_second_base_account_in_a_group_is_refused_by_the_database(self, city):
@@ -109,7 +107,10 @@ class TestGroupCreation:
 
         with pytest.raises(IntegrityError), transaction.atomic():
             Point.objects.create(
-                group=group, kind=PointKind.BASE, account_number="1702999999", name="x",
+                group=group,
+                kind=PointKind.BASE,
+                account_number="1702999999",
+                name="x",
                 device_address="x",
             )
 
@@ -178,18 +179,24 @@ class TestSubAccountLimit:
         )
         leaving = Point.objects.filter(group=group, kind=PointKind.SUB).first()
         sub_account_cancel(
-            actor=city.south_admin, point_id=leaving.pk, active_to_date=dt.date(2022, 1, 1),
+            actor=city.south_admin,
+            point_id=leaving.pk,
+            active_to_date=dt.date(2022, 1, 1),
             now=NOW,
         )
 
         with pytest.raises(UnableToAddSubAccounts):
             sub_accounts_add(
-                actor=city.south_admin, group_id=group.pk,
-                points=[sub(1, active_from=dt.date(2021, 12, 31))], now=NOW,
+                actor=city.south_admin,
+                group_id=group.pk,
+                points=[sub(1, active_from=dt.date(2021, 12, 31))],
+                now=NOW,
             )
         sub_accounts_add(
-            actor=city.south_admin, group_id=group.pk,
-            points=[sub(2, active_from=dt.date(2022, 1, 1))], now=NOW,
+            actor=city.south_admin,
+            group_id=group.pk,
+            points=[sub(2, active_from=dt.date(2022, 1, 1))],
+            now=NOW,
         )
 
         assert group_multiplier_on(group_id=group.pk, on_date=dt.date(2022, 1, 1)) == 101
@@ -199,16 +206,24 @@ class TestSubAccountLimit:
             actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=100
         )
         (pending,) = sub_accounts_add(
-            actor=city.south_admin, group_id=group.pk,
-            points=[PointInput(name="待接电", device_address="城南",
-                               access_point_number=city.south_place.number)],
+            actor=city.south_admin,
+            group_id=group.pk,
+            points=[
+                PointInput(
+                    name="待接电",
+                    device_address="城南",
+                    access_point_number=city.south_place.number,
+                )
+            ],
             now=NOW,
         )
 
         with pytest.raises(UnableToActivateSubAccount) as refusal:
             sub_account_activate(
-                actor=city.south_admin, point_id=pending.pk,
-                active_from_date=dt.date(2023, 5, 1), now=NOW,
+                actor=city.south_admin,
+                point_id=pending.pk,
+                active_from_date=dt.date(2023, 5, 1),
+                now=NOW,
             )
 
         assert "超过上限 100 个" in str(refusal.value)
@@ -229,29 +244,33 @@ class TestBadSubAccounts:
                 group_id=group.pk,
                 points=[
                     PointInput(
-                        name="重复户", device_address="城南", account_number=taken,
+                        name="重复户",
+                        device_address="城南",
+                        account_number=taken,
                         access_point_number=city.south_place.number,
                     )
                 ],
                 now=NOW,
             )
 
-        assert refusal.value.problems == [
-            f"第 1 个用电点：户号 {taken} 已被使用，户号不能重复。"
-        ]
+        assert refusal.value.problems == [f"第 1 个用电点：户号 {taken} 已被使用，户号不能重复。"]
         assert Point.objects.count() == before
 
     def test_activation_without_an_access_point_is_refused(self, city):
         group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
         (pending,) = sub_accounts_add(
-            actor=city.south_admin, group_id=group.pk,
-            points=[PointInput(name="无接入点", device_address="城南")], now=NOW,
+            actor=city.south_admin,
+            group_id=group.pk,
+            points=[PointInput(name="无接入点", device_address="城南")],
+            now=NOW,
         )
 
         with pytest.raises(UnableToActivateSubAccount) as refusal:
             sub_account_activate(
-                actor=city.south_admin, point_id=pending.pk,
-                active_from_date=dt.date(2021, 1, 1), now=NOW,
+                actor=city.south_admin,
+                point_id=pending.pk,
+                active_from_date=dt.date(2021, 1, 1),
+                now=NOW,
             )
 
         assert refusal.value.problems == [
@@ -266,13 +285,19 @@ class TestBadSubAccounts:
 
         with pytest.raises(UnableToAddSubAccounts) as refusal:
             sub_accounts_add(
-                actor=city.south_admin, group_id=group.pk,
-                points=[PointInput(name="无接入点", device_address="城南",
-                                   active_from_date=dt.date(2021, 1, 1))],
+                actor=city.south_admin,
+                group_id=group.pk,
+                points=[
+                    PointInput(
+                        name="无接入点", device_address="城南", active_from_date=dt.date(2021, 1, 1)
+                    )
+                ],
                 now=NOW,
             )
 
-        assert refusal.value.problems == ["第 1 个用电点：没有接入点和台区的用电点不能接电（启用）。"]
+        assert refusal.value.problems == [
+            "第 1 个用电点：没有接入点和台区的用电点不能接电（启用）。"
+        ]
         assert Point.objects.count() == before
 
     def test_the_database_refuses_an_active_point_without_a_place(self, city):
@@ -280,8 +305,12 @@ class TestBadSubAccounts:
 
         with pytest.raises(IntegrityError), transaction.atomic():
             Point.objects.create(
-                group=group, kind=PointKind.SUB, account_number="1702888888", name="x",
-                device_address="x", status=PointStatus.ACTIVE,
+                group=group,
+                kind=PointKind.SUB,
+                account_number="1702888888",
+                name="x",
+                device_address="x",
+                status=PointStatus.ACTIVE,
                 active_from_date=dt.date(2021, 1, 1),
             )
 
@@ -291,11 +320,15 @@ class TestBadSubAccounts:
 
         with pytest.raises(UnableToAddSubAccounts) as refusal:
             sub_accounts_add(
-                actor=city.south_admin, group_id=group.pk,
+                actor=city.south_admin,
+                group_id=group.pk,
                 points=[
-                    PointInput(name="甲", device_address="城南", access_point_number="3350300000908"),
-                    PointInput(name="", device_address="城南",
-                               access_point_number="33503000009083788"),
+                    PointInput(
+                        name="甲", device_address="城南", access_point_number="3350300000908"
+                    ),
+                    PointInput(
+                        name="", device_address="城南", access_point_number="33503000009083788"
+                    ),
                 ],
                 now=NOW,
             )
@@ -310,10 +343,16 @@ class TestBadSubAccounts:
         group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
 
         (point,) = sub_accounts_add(
-            actor=city.south_admin, group_id=group.pk,
-            points=[PointInput(name=" 全角 ", device_address="城南",
-                               access_point_number="３３５０３０００００９０８３７８８",
-                               active_from_date=dt.date(2021, 1, 1))],
+            actor=city.south_admin,
+            group_id=group.pk,
+            points=[
+                PointInput(
+                    name=" 全角 ",
+                    device_address="城南",
+                    access_point_number="３３５０３０００００９０８３７８８",
+                    active_from_date=dt.date(2021, 1, 1),
+                )
+            ],
             now=NOW,
         )
 
@@ -335,7 +374,9 @@ class TestBadSubAccounts:
 
         with pytest.raises(UnableToCancelSubAccount) as refusal:
             sub_account_cancel(
-                actor=city.south_admin, point_id=base.pk, active_to_date=dt.date(2022, 1, 1),
+                actor=city.south_admin,
+                point_id=base.pk,
+                active_to_date=dt.date(2022, 1, 1),
                 now=NOW,
             )
 
@@ -352,8 +393,12 @@ class TestPointUpdate:
         point = Point.objects.get(group=group, kind=PointKind.SUB)
 
         point_update(
-            actor=city.south_clerk, point_id=point.pk, now=NOW, reason="客户来函更正",
-            name="城南新村56幢电信车库", access_point_number=city.south_other_place.number,
+            actor=city.south_clerk,
+            point_id=point.pk,
+            now=NOW,
+            reason="客户来函更正",
+            name="城南新村56幢电信车库",
+            access_point_number=city.south_other_place.number,
         )
 
         point.refresh_from_db()
@@ -364,10 +409,13 @@ class TestPointUpdate:
         assert entry.actor == city.south_clerk
         assert entry.reason == "客户来函更正"
         assert entry.before == {
-            "access_point": "33503000009083788", "area": "3310000001", "name": "虚拟子户0",
+            "access_point": "33503000009083788",
+            "area": "3310000001",
+            "name": "虚拟子户0",
         }
         assert entry.after == {
-            "access_point": "33503000009083799", "area": "3310000002",
+            "access_point": "33503000009083799",
+            "area": "3310000002",
             "name": "城南新村56幢电信车库",
         }
         assert (entry.parent_type, entry.parent_id) == ("group", group.pk)
@@ -380,7 +428,10 @@ class TestPointUpdate:
 
         with pytest.raises(UnableToUpdatePoint) as refusal:
             point_update(
-                actor=city.south_clerk, point_id=point.pk, now=NOW, reason="更正",
+                actor=city.south_clerk,
+                point_id=point.pk,
+                now=NOW,
+                reason="更正",
                 area_number=city.south_area.number,
                 access_point_number=city.south_other_place.number,
             )
@@ -447,12 +498,17 @@ class TestPointUpdate:
 class TestMultiplierAndPointDays:
     def test_a_point_added_on_the_20th_counts_11_days_of_a_30_day_month(self, city):
         group = factories.group(
-            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=2,
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
+            sub_accounts=2,
             active_from=dt.date(2026, 1, 1),
         )
         sub_accounts_add(
-            actor=city.south_admin, group_id=group.pk,
-            points=[sub(9, active_from=dt.date(2026, 6, 20))], now=NOW,
+            actor=city.south_admin,
+            group_id=group.pk,
+            points=[sub(9, active_from=dt.date(2026, 6, 20))],
+            now=NOW,
         )
 
         point_days = group_point_days(group_id=group.pk, period=Period.month(2026, 6))
@@ -461,12 +517,17 @@ class TestMultiplierAndPointDays:
 
     def test_a_point_cancelled_mid_month_counts_up_to_its_end_date(self, city):
         group = factories.group(
-            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=1,
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
+            sub_accounts=1,
             active_from=dt.date(2026, 1, 1),
         )
         leaving = Point.objects.get(group=group, kind=PointKind.SUB)
         sub_account_cancel(
-            actor=city.south_admin, point_id=leaving.pk, active_to_date=dt.date(2026, 4, 11),
+            actor=city.south_admin,
+            point_id=leaving.pk,
+            active_to_date=dt.date(2026, 4, 11),
             now=NOW,
         )
 
@@ -476,16 +537,23 @@ class TestMultiplierAndPointDays:
 
     def test_the_multiplier_history_has_one_span_per_change(self, city):
         group = factories.group(
-            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=2,
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
+            sub_accounts=2,
             active_from=dt.date(2026, 1, 1),
         )
         sub_accounts_add(
-            actor=city.south_admin, group_id=group.pk,
-            points=[sub(9, active_from=dt.date(2026, 3, 5))], now=NOW,
+            actor=city.south_admin,
+            group_id=group.pk,
+            points=[sub(9, active_from=dt.date(2026, 3, 5))],
+            now=NOW,
         )
         leaving = Point.objects.filter(group=group, kind=PointKind.SUB).first()
         sub_account_cancel(
-            actor=city.south_admin, point_id=leaving.pk, active_to_date=dt.date(2026, 5, 1),
+            actor=city.south_admin,
+            point_id=leaving.pk,
+            active_to_date=dt.date(2026, 5, 1),
             now=NOW,
         )
 

@@ -51,11 +51,15 @@ class TestGroupSearch:
 
     def test_finds_by_address_and_creation_date(self, client, city):
         early = factories.group(
-            actor=city.south_admin, unit=city.south, place=city.south_place,
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
             active_from=dt.date(2014, 5, 1),
         )
         factories.group(
-            actor=city.south_admin, unit=city.south, place=city.south_place,
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
             active_from=dt.date(2019, 5, 1),
         )
         client.force_login(city.south_clerk)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refmeter.demo.generator import DEMO_USERS, DEMO_PASSWORD, demo_is_loaded, load_demo
+from refmeter.demo.generator import DEMO_PASSWORD, DEMO_USERS, demo_is_loaded, load_demo
 
 
 class Command(BaseCommand):
@@ -32,9 +32,7 @@ class Command(BaseCommand):
                 now=timezone.now(),
                 progress=lambda message: self.stdout.write(f"  {message}"),
             )
-            self.stdout.write(
-                f"  {summary.groups} 个群组，{summary.points_active} 个在用用电点。"
-            )
+            self.stdout.write(f"  {summary.groups} 个群组，{summary.points_active} 个在用用电点。")
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write("")
         self.stdout.write(f"refmeter 已就绪：{url}")

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         summary = load_demo(
             today=timezone.localdate(),
             now=timezone.now(),
-            progress=(lambda message: self.stdout.write(f"  {message}")) if as_text else (lambda _m: None),
+            progress=(lambda message: self.stdout.write(f"  {message}"))
+            if as_text
+            else (lambda _m: None),
         )
         if options["format"] == "json":
             self.stdout.write(json.dumps(summary.__dict__, ensure_ascii=False, default=str))
