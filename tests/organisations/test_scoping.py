@@ -25,3 +25,27 @@ class TestRoles:
         assert user_may(user=city.south_clerk, action=Action.EDIT_SUB_ACCOUNT)
         assert not user_may(user=billing, action=Action.EDIT_SUB_ACCOUNT)
         assert user_may(user=billing, action=Action.VIEW_REGISTRY)
+
+
+class TestCreateTokenCommand:
+    def test_the_printed_token_authenticates_as_the_user(self, city, client):
+        import io
+
+        from django.core.management import call_command
+
+        output = io.StringIO()
+        call_command("create_token", "south_clerk", "营销系统接口", stdout=output)
+
+        response = client.get(
+            "/api/v1/statistics", headers={"Authorization": f"Bearer {output.getvalue().strip()}"}
+        )
+        assert response.status_code == 200
+
+    def test_an_unknown_user_is_refused(self, db):
+        import pytest
+        from django.core.management import CommandError, call_command
+
+        with pytest.raises(CommandError) as refusal:
+            call_command("create_token", "nobody", "x")
+
+        assert str(refusal.value) == "用户 nobody 不存在或已停用。"
