@@ -136,3 +136,11 @@ class TestEdits:
         point.refresh_from_db()
         assert point.name == "虚拟子户0"
         assert not AuditEntry.objects.filter(action="point.update").exists()
+
+
+class TestDocumentationPage:
+    def test_the_api_docs_use_vendored_assets_only(self, client, db):
+        page = client.get("/api/v1/docs").content.decode()
+
+        assert "/static/ninja/swagger-ui-bundle.js" in page
+        assert "cdn." not in page and "unpkg" not in page
