@@ -62,3 +62,13 @@ class TestProductionMode:
         assert result.returncode != 0
         assert "refmeter refuses to start in production" in result.stderr
         assert complaint in result.stderr
+
+
+class TestSecurityHeaders:
+    def test_pages_carry_the_usual_security_headers(self, client, db):
+        response = client.get("/login/")
+
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert response["Cross-Origin-Opener-Policy"] == "same-origin"

@@ -99,3 +99,41 @@ class TestReadingSpreadsheets:
         assert str(refusal.value) == (
             "无法识别的文件：请上传 Excel（.xlsx、.xls）或 OpenDocument（.ods）电子表格。"
         )
+
+
+class TestLoadCommand:
+    def test_the_command_loads_a_file_and_reports_the_counts(self, city, tmp_path):
+        from django.core.management import call_command
+
+        path = tmp_path / "export.xlsx"
+        path.write_bytes(marketing_export([["1701636729", "户号", "33503000009083788"]]).read())
+        output = io.StringIO()
+
+        call_command(
+            "load_nearby_index",
+            str(path),
+            "--user",
+            "south_admin",
+            "--format",
+            "json",
+            stdout=output,
+        )
+
+        assert output.getvalue().strip() == (
+            '{"created": 1, "updated": 0, "unchanged": 0, "access_points_created": 0}'
+        )
+
+    def test_a_bad_file_fails_with_every_problem_and_writes_nothing(self, city, tmp_path):
+        from django.core.management import CommandError, call_command
+
+        path = tmp_path / "export.xlsx"
+        path.write_bytes(marketing_export([["", "户号", "1"], ["1701636729", "户号", "2"]]).read())
+
+        with pytest.raises(CommandError) as refusal:
+            call_command("load_nearby_index", str(path), "--user", "south_admin")
+
+        assert str(refusal.value) == (
+            "未导入，共 2 个问题：\n第 3 行：就近户号/局号为空。\n"
+            "第 4 行：接入点编号应为 17 位数字，“2”不是。"
+        )
+        assert NearbyNumber.objects.count() == 0
