@@ -74,22 +74,28 @@ if PRODUCTION:
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'refmeter.sqlite3'}"
 if "DATABASE_URL" not in os.environ:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _database(url: str) -> dict:
+    database: dict = dj_database_url.parse(  # type: ignore[assignment]
+        url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0)
+    )
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the in-process task worker write while pages read.
+        database.setdefault("OPTIONS", {})
+        database["OPTIONS"].update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
+    return database
+
+
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
-    )
+    "default": _database(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the in-process task worker write while pages read.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -109,6 +115,8 @@ INSTALLED_APPS = [
     "refmeter.audit",
     "refmeter.organisations",
     "refmeter.registry",
+    "refmeter.spreadsheets",
+    "refmeter.workorders",
     "refmeter.demo",
 ]
 

@@ -78,3 +78,22 @@ def default_language():
     translation.activate("zh-hans")
     yield
     translation.activate("zh-hans")
+
+
+@pytest.fixture
+def nearby_index(city):
+    """The marketing system's index for the numbers used in the spreadsheet fixtures."""
+    from refmeter.registry.services import nearby_index_load
+    from tests.factories import NOW
+
+    nearby_index_load(
+        actor=city.south_admin,
+        rows=[
+            ["就近户号/局号", "接入点编号"],
+            ["1701636729", city.south_place.number],
+            ["1701636730", city.south_other_place.number],
+            ["1701636731", city.south_place.number],
+            ["1701636732", city.south_other_place.number],
+        ],
+        now=NOW,
+    )

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 _SPACES = re.compile(r"\s+")
+# Full-width digits and Latin letters become ordinary ones; Chinese punctuation
+# (，：（）) is left as the person wrote it.
+_FULL_WIDTH = {
+    **{code: code - 0xFEE0 for code in range(0xFF10, 0xFF1A)},
+    **{code: code - 0xFEE0 for code in range(0xFF21, 0xFF3B)},
+    **{code: code - 0xFEE0 for code in range(0xFF41, 0xFF5B)},
+    0x3000: 0x20,
+    0xFF0E: 0x2E,
+    0xFF0D: 0x2D,
+}
 
 
 def clean_text(value: object) -> str:
-    """Fold full-width forms to half-width (NFKC) and collapse white space."""
+    """Fold full-width digits and letters to half-width and collapse white space."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = str(value).translate(_FULL_WIDTH)
     return _SPACES.sub(" ", text).strip()
 
 

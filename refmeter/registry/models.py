@@ -257,3 +257,20 @@ class Point(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_number} {self.name}"
+
+
+class FinalBillRequest(models.Model):
+    """A closed group waiting for its final bill; billing computes it and fills ``billed_at``."""
+
+    group = models.OneToOneField(Group, on_delete=models.PROTECT, related_name="final_bill_request")
+    closure_date = models.DateField(_("销户日期"))
+    requested_at = models.DateTimeField(_("申请时间"))
+    work_order = models.CharField(_("工单"), max_length=64, blank=True)
+    billed_at = models.DateTimeField(_("出账时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("销户结算申请")
+        verbose_name_plural = _("销户结算申请")
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.closure_date}"

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
+from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
@@ -22,6 +23,7 @@ from refmeter.registry.models import (
     AccountNumberCounter,
     Customer,
     DeviceType,
+    FinalBillRequest,
     Group,
     GroupStatus,
     NearbyKind,
@@ -299,20 +301,6 @@ class NearbyLoadResult:
     access_points_created: int
 
 
-def _find_header(rows: list[list[object]]) -> tuple[int, dict[str, int]] | None:
-    for index, row in enumerate(rows[:30]):
-        cells = [clean_text(cell) for cell in row]
-        columns: dict[str, int] = {}
-        for key, names in NEARBY_HEADERS.items():
-            for position, cell in enumerate(cells):
-                if cell in names:
-                    columns[key] = position
-                    break
-        if "number" in columns and "access_point_number" in columns:
-            return index, columns
-    return None
-
-
 def nearby_index_load(
     *, actor: User, rows: list[list[object]], now: dt.datetime
 ) -> NearbyLoadResult:
@@ -323,7 +311,7 @@ def nearby_index_load(
     name. All rows are checked before anything is written.
     """
     require(user=actor, action=Action.MANAGE_REGISTRY)
-    header = _find_header(rows)
+    header = find_header(rows, NEARBY_HEADERS, {"number", "access_point_number"})
     if header is None:
         raise UnableToLoadNearbyIndex(
             _("未找到表头：表格应包含“就近户号/局号”和“接入点编号”两列。")
@@ -1009,3 +997,141 @@ def point_update(
             change=_point_change("point.update", point, before, after),
         )
     return point
+
+
+class UnableToCloseGroup(UnableToChangeRegistry):
+    pass
+
+
+class UnableToUpdateGroup(UnableToChangeRegistry):
+    pass
+
+
+def group_close(
+    *,
+    actor: User,
+    group_id: int,
+    closure_date: dt.date,
+    now: dt.datetime,
+    reason: str = "",
+    work_order: str = "",
+) -> Group:
+    """Close the base account and every sub-account on ``closure_date``; the group is dissolved
+    and a final-bill request is recorded for billing."""
+    if not work_order:
+        require(user=actor, action=Action.MANAGE_REGISTRY)
+    with transaction.atomic():
+        group = _running_group(actor=actor, group_id=group_id)
+        if group.status != GroupStatus.RUNNING:
+            raise UnableToCloseGroup(_("群组已经销户。"))
+        points = list(
+            Point.objects.select_for_update(of=("self",))
+            .filter(group=group)
+            .exclude(status=PointStatus.CANCELLED)
+            .select_related("access_point", "area")
+        )
+        late = [
+            point.account_number
+            for point in points
+            if point.active_from_date is not None and point.active_from_date >= closure_date
+        ]
+        if late:
+            raise UnableToCloseGroup(
+                _("销户日期 %(day)s 必须晚于所有用电点的接电日期（%(points)s）。")
+                % {"day": _text(closure_date), "points": "、".join(late[:10])}
+            )
+        changes = []
+        for point in points:
+            before = _point_snapshot(point)
+            point.status = PointStatus.CANCELLED
+            if point.active_from_date is not None:
+                point.active_to_date = closure_date
+            changes.append(_point_change("point.close", point, before, _point_snapshot(point)))
+        Point.objects.bulk_update(points, ["status", "active_to_date"], batch_size=1000)
+        group.status = GroupStatus.CLOSED
+        group.closed_date = closure_date
+        group.save(update_fields=["status", "closed_date"])
+        FinalBillRequest.objects.create(
+            group=group, closure_date=closure_date, requested_at=now, work_order=work_order
+        )
+        changes.append(
+            AuditChange(
+                action="group.close",
+                subject_type="group",
+                subject_id=group.pk,
+                subject_label=group.meter_asset_number,
+                before={"status": GroupStatus.RUNNING},
+                after={"status": GroupStatus.CLOSED, "closed_date": _text(closure_date)},
+            )
+        )
+        audit_record_many(
+            actor=actor, occurred_at=now, reason=reason, work_order=work_order, changes=changes
+        )
+    return group
+
+
+GROUP_EDITABLE_FIELDS = (
+    "tariff_code",
+    "meter_asset_number",
+    "meter_barcode",
+    "meter_box_resource_number",
+    "ct_ratio",
+    "meter_install_date",
+)
+
+
+def group_update(
+    *,
+    actor: User,
+    group_id: int,
+    now: dt.datetime,
+    reason: str,
+    work_order: str = "",
+    **values: Any,
+) -> Group:
+    """Change the reference meter's data or the tariff of a running group."""
+    if not work_order:
+        require(user=actor, action=Action.MANAGE_REGISTRY)
+    unknown = set(values) - set(GROUP_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"not editable: {sorted(unknown)}")
+    with transaction.atomic():
+        group = _running_group(actor=actor, group_id=group_id)
+        problems = []
+        if group.status != GroupStatus.RUNNING:
+            problems.append(_("群组已销户。"))
+        meter = values.get("meter_asset_number")
+        if meter is not None:
+            meter = clean_digits(meter)
+            values["meter_asset_number"] = meter
+            if not meter:
+                problems.append(_("参考表资产编号不能为空。"))
+            elif Group.objects.filter(meter_asset_number=meter).exclude(pk=group.pk).exists():
+                problems.append(_("参考表 %(meter)s 已属于另一个群组。") % {"meter": meter})
+        if values.get("ct_ratio") is not None and int(values["ct_ratio"]) < 1:
+            problems.append(_("互感器倍率必须是正整数。"))
+        if problems:
+            raise UnableToUpdateGroup(problems)
+        before = {field: _text(getattr(group, field)) for field in values}
+        for field, value in values.items():
+            setattr(group, field, value)
+        after = {field: _text(getattr(group, field)) for field in values}
+        changed = [field for field in values if before[field] != after[field]]
+        if not changed:
+            return group
+        group.save(update_fields=changed)
+        audit_record(
+            actor=actor,
+            occurred_at=now,
+            reason=reason,
+            work_order=work_order,
+            change=AuditChange(
+                action="group.update",
+                subject_type="group",
+                subject_id=group.pk,
+                subject_label=group.meter_asset_number,
+                before={field: before[field] for field in changed},
+                after={field: after[field] for field in changed},
+            ),
+        )
+    return group

@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 
 from refmeter.audit.models import AuditEntry
-from refmeter.common.tables import UnreadableSpreadsheet, read_rows
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, read_rows
 from refmeter.registry.models import AccessPoint, NearbyNumber
 from refmeter.registry.services import UnableToLoadNearbyIndex, nearby_index_load
 from tests.factories import NOW

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refmeter.common.tables import UnreadableSpreadsheet, read_rows
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, read_rows
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry.services import UnableToLoadNearbyIndex, nearby_index_load

@@ -1,0 +1,1 @@
+"""The group's business processes: new install, change and closure, from application to archive."""
