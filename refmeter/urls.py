@@ -16,6 +16,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("orders/", include("refmeter.workorders.urls")),
+    path("stock/", include("refmeter.spreadsheets.urls")),
     path("", include("refmeter.registry.urls")),
 ]
 if settings.DEBUG:

@@ -125,12 +125,14 @@ def order_rows(*, orders: Any) -> list[OrderRow]:
     return rows
 
 
-def orders_search(*, user: User, step: str = "", mine: bool = False) -> QuerySet[WorkOrder]:
-    orders = visible_orders(user=user).exclude(step=Step.DONE) if not step else None
-    if step:
-        orders = visible_orders(user=user).filter(step=step)
-    assert orders is not None
-    if mine and not (user.is_superuser or user.role == Role.ADMINISTRATOR):
+def orders_search(*, user: User, view: str = "mine") -> QuerySet[WorkOrder]:
+    """``mine``: open orders at a step the user's role does; ``open``; ``done``."""
+    orders = visible_orders(user=user)
+    if view == "done":
+        orders = orders.filter(step=Step.DONE)
+    else:
+        orders = orders.exclude(step=Step.DONE)
+    if view == "mine" and not (user.is_superuser or user.role == Role.ADMINISTRATOR):
         steps = [name for name, roles in STEP_ROLES.items() if user.role in roles]
         orders = orders.filter(step__in=steps)
     return orders.order_by("-created_at", "-id")
@@ -251,3 +253,200 @@ def grouping_check(*, order: WorkOrder, as_of: dt.date) -> GroupingCheck:
         balanced=balanced,
         message="".join(parts),
     )
+
+
+@dataclass(frozen=True)
+class LineRow:
+    line_id: int
+    line_number: int
+    action: str
+    action_label: str
+    is_base: bool
+    account_number: str
+    name: str
+    device_address: str
+    nearby_number: str
+    access_point_number: str
+    access_point_name: str
+    area_number: str
+    area_name: str
+    place_source: str
+    installation_date: dt.date | None
+    source_row: int | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    occurred_at: dt.datetime
+    step_label: str
+    kind: str
+    kind_label: str
+    actor_name: str
+    note: str
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    document_id: int
+    kind_label: str
+    original_name: str
+    size: int
+    uploaded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    order: OrderRow
+    unit_name: str
+    group_id: int | None
+    device_type: str
+    steps: list[tuple[str, str, str]]  # (step, label, state: done/current/todo)
+    application: dict[str, Any]
+    lines: list[LineRow]
+    events: list[EventRow]
+    documents: list[DocumentRow]
+    missing_documents: list[tuple[str, str]]
+    contract: dict[str, Any] | None
+    connection_date: dt.date | None
+    closure_date: dt.date | None
+    meter: dict[str, Any]
+    grouping: GroupingCheck | None
+    may_act: bool
+    may_return: bool
+
+
+def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
+    from refmeter.workorders.models import REQUIRED_DOCUMENTS, Contract, DocumentKind
+
+    order = order_get(user=user, order_id=order_id)
+    steps = STEPS[order.kind]
+    position = steps.index(order.step) if order.step in steps else len(steps)
+    lines = [
+        LineRow(
+            line_id=line.pk,
+            line_number=line.line_number,
+            action=line.action,
+            action_label=line.get_action_display(),
+            is_base=line.is_base,
+            account_number=line.account_number,
+            name=line.name,
+            device_address=line.device_address,
+            nearby_number=line.nearby_number,
+            access_point_number=line.access_point.number if line.access_point else "",
+            access_point_name=line.access_point.name if line.access_point else "",
+            area_number=line.area.number if line.area else "",
+            area_name=line.area.name if line.area else "",
+            place_source=line.place_source,
+            installation_date=line.installation_date,
+            source_row=line.source_row,
+        )
+        for line in order.lines.select_related("access_point", "area").order_by("line_number")
+    ]
+    documents = list(order.documents.all())
+    present = {document.kind for document in documents}
+    contract = Contract.objects.filter(order=order).first()
+    return OrderDetail(
+        order=order_rows(orders=[order])[0],
+        unit_name=order.unit.name,
+        group_id=order.group_id,
+        device_type=order.device_type.name if order.device_type else "",
+        steps=[
+            (
+                step,
+                str(Step(step).label),
+                "done" if index < position else "current" if index == position else "todo",
+            )
+            for index, step in enumerate(steps)
+        ],
+        application={
+            "handler_name": order.handler_name,
+            "handler_phone": order.handler_phone,
+            "sms_number": order.sms_number,
+            "outage_contact_name": order.outage_contact_name,
+            "outage_contact_phone": order.outage_contact_phone,
+            "points_applied": order.points_applied,
+            "note": order.note,
+        },
+        lines=lines,
+        events=[
+            EventRow(
+                occurred_at=event.occurred_at,
+                step_label=event.get_step_display(),
+                kind=event.kind,
+                kind_label=event.get_kind_display(),
+                actor_name=event.actor_name,
+                note=event.note,
+            )
+            for event in order.events.all()
+        ],
+        documents=[
+            DocumentRow(
+                document_id=document.pk,
+                kind_label=document.get_kind_display(),
+                original_name=document.original_name,
+                size=document.size,
+                uploaded_at=document.uploaded_at,
+            )
+            for document in documents
+        ],
+        missing_documents=[
+            (kind, str(DocumentKind(kind).label))
+            for kind in REQUIRED_DOCUMENTS[order.kind]
+            if kind not in present
+        ],
+        contract=(
+            {
+                "number": contract.number,
+                "start_date": contract.start_date,
+                "end_date": contract.end_date,
+                "approved_by": contract.approved_by,
+                "approved_date": contract.approved_date,
+                "signed_date": contract.signed_date,
+            }
+            if contract
+            else None
+        ),
+        connection_date=order.connection_date,
+        closure_date=order.closure_date,
+        meter={
+            "meter_asset_number": order.meter_asset_number,
+            "meter_barcode": order.meter_barcode,
+            "meter_box_resource_number": order.meter_box_resource_number,
+            "ct_ratio": order.ct_ratio,
+            "tariff_code": order.tariff_code,
+        },
+        grouping=(
+            grouping_check(order=order, as_of=as_of)
+            if order.kind != "closure" and order.step in (Step.ACCEPTANCE, Step.SURVEY)
+            else None
+        ),
+        may_act=order.step != Step.DONE and may_do_step(user=user, step=order.step),
+        may_return=order.step not in (Step.DONE, Step.ACCEPTANCE, Step.ARCHIVE)
+        and may_do_step(user=user, step=order.step),
+    )
+
+
+def document_get(*, user: User, order_id: int, document_id: int) -> Any:
+    from refmeter.workorders.models import ArchiveDocument
+
+    order = order_get(user=user, order_id=order_id)
+    document = ArchiveDocument.objects.filter(order=order, pk=document_id).first()
+    if document is None:
+        raise OrderNotVisible(_("未找到该归档资料。"))
+    return document
+
+
+def customers_for_new_install(*, user: User) -> list[tuple[int, str]]:
+    from refmeter.registry.models import Customer
+
+    return list(
+        Customer.objects.filter(unit_scope(user=user))
+        .order_by("name")
+        .values_list("pk", "name")
+    )
+
+
+def device_type_choices() -> list[tuple[int, str]]:
+    from refmeter.registry.models import DeviceType
+
+    return [(device.pk, str(device)) for device in DeviceType.objects.order_by("name")]

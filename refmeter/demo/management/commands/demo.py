@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -8,6 +9,26 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from refmeter.demo.generator import DEMO_PASSWORD, DEMO_USERS, demo_is_loaded, load_demo
+
+
+def start_task_worker() -> threading.Thread:
+    """The embedded default runs its task worker in-process; production runs
+    ``refmeter db_worker`` processes instead."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=1,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="demo-in-process",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, name="task-worker", daemon=True)
+    thread.start()
+    return thread
 
 
 class Command(BaseCommand):
@@ -42,6 +63,8 @@ class Command(BaseCommand):
         self.stdout.write(f"接口文档：{url}api/v1/docs    按 Ctrl+C 停止。")
         if options["no_server"]:
             return
+        start_task_worker()
+        self.stdout.write("后台任务处理程序已在本进程中启动。")
         call_command(
             "runserver",
             f"{options['host']}:{options['port']}",

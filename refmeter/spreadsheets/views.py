@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from refmeter.common.jobs import job_create
+from refmeter.common.models import Job
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action
+from refmeter.organisations.selectors import user_may
+from refmeter.spreadsheets.stock import stock_export
+from refmeter.spreadsheets.tasks import STOCK_IMPORT, stock_import_task
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@login_required
+def stock_page(request: HttpRequest) -> HttpResponse:
+    jobs = Job.objects.filter(kind=STOCK_IMPORT, created_by=_user(request)).order_by(
+        "-created_at"
+    )[:10]
+    return render(
+        request,
+        "spreadsheets/stock.html",
+        {"jobs": jobs, "may_import": user_may(user=request.user, action=Action.MANAGE_REGISTRY)},
+    )
+
+
+@login_required
+def stock_download(request: HttpRequest) -> HttpResponse:
+    content = stock_export(actor=_user(request), as_of=timezone.localdate())
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = (
+        f'attachment; filename="stock-check-list-{timezone.localdate():%Y%m%d}.xlsx"'
+    )
+    return response
+
+
+@login_required
+@require_POST
+def stock_upload(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not user_may(user=user, action=Action.MANAGE_REGISTRY):
+        return render(
+            request, "refusal.html", {"message": _("您的岗位角色无权执行此操作。")}, status=403
+        )
+    upload = request.FILES.get("file")
+    if upload is None or not upload.size:
+        return render(request, "refusal.html", {"message": _("请选择要上传的文件。")}, status=400)
+    if upload.size > MAX_UPLOAD_BYTES:
+        return render(request, "refusal.html", {"message": _("文件超过 50 MB。")}, status=400)
+    now = timezone.now()
+    path = default_storage.save(f"imports/{now:%Y/%m}/stock-{now:%Y%m%d%H%M%S}.xlsx", upload)
+    job = job_create(
+        kind=STOCK_IMPORT,
+        created_by=user,
+        parameters={
+            "path": path,
+            "file_name": upload.name,
+            "dry_run": bool(request.POST.get("dry_run")),
+        },
+        now=now,
+    )
+    stock_import_task.enqueue(job.pk)
+    return redirect("spreadsheets:job", job_id=job.pk)
+
+
+@login_required
+def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = Job.objects.filter(pk=job_id, created_by=_user(request)).first()
+    if job is None:
+        return render(request, "refusal.html", {"message": _("未找到该任务。")}, status=404)
+    template = "spreadsheets/job_progress.html" if request.htmx else "spreadsheets/job.html"  # type: ignore[attr-defined]
+    return render(request, template, {"job": job})

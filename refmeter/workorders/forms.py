@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from refmeter.workorders.models import DocumentKind
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class ApplicationForm(forms.Form):
+    handler_name = forms.CharField(label=_("经办人"), max_length=64, required=False)
+    handler_id_number = forms.CharField(label=_("经办人身份证号"), max_length=32, required=False)
+    handler_phone = forms.CharField(label=_("经办人电话"), max_length=32, required=False)
+    sms_number = forms.CharField(label=_("短信号码"), max_length=32, required=False)
+    outage_contact_name = forms.CharField(label=_("停电联系人"), max_length=64, required=False)
+    outage_contact_phone = forms.CharField(label=_("停电联系人电话"), max_length=32, required=False)
+    note = forms.CharField(label=_("申请说明"), max_length=500, required=False)
+
+
+class NewInstallForm(ApplicationForm):
+    customer = forms.TypedChoiceField(label=_("客户"), coerce=int)
+    device_type = forms.TypedChoiceField(label=_("单点设备类型"), coerce=int)
+
+    field_order = ["customer", "device_type"]
+
+
+class ListUploadForm(forms.Form):
+    file = forms.FileField(label=_("接电申请清单（xlsx/xls/ods）"))
+
+
+class ChangeLineForm(forms.Form):
+    account_number = forms.CharField(label=_("户号"), max_length=10)
+    name = forms.CharField(label=_("新户名"), max_length=200, required=False)
+    device_address = forms.CharField(label=_("新设备地址"), max_length=300, required=False)
+    access_point_number = forms.CharField(label=_("新接入点编号"), max_length=17, required=False)
+
+
+class PlaceForm(forms.Form):
+    access_point_number = forms.CharField(label=_("接入点编号"), max_length=17)
+
+
+class ContractForm(forms.Form):
+    number = forms.CharField(label=_("合同编号"), max_length=40)
+    start_date = forms.DateField(label=_("合同生效日期"), widget=DATE)
+    end_date = forms.DateField(label=_("合同到期日期"), widget=DATE)
+    approved_by = forms.CharField(label=_("审批人"), max_length=64, required=False)
+    approved_date = forms.DateField(label=_("审批日期"), widget=DATE, required=False)
+    signed_date = forms.DateField(label=_("签订日期"), widget=DATE, required=False)
+
+
+class ConnectionForm(forms.Form):
+    connection_date = forms.DateField(label=_("接电日期"), widget=DATE)
+    meter_asset_number = forms.CharField(label=_("参考表资产编号"), max_length=32, required=False)
+    meter_barcode = forms.CharField(label=_("电能表条码"), max_length=32, required=False)
+    meter_box_resource_number = forms.CharField(
+        label=_("表箱资源编号"), max_length=32, required=False
+    )
+    ct_ratio = forms.IntegerField(label=_("互感器倍率"), min_value=1, initial=1, required=False)
+    tariff_code = forms.CharField(label=_("电价代码"), max_length=32, required=False)
+
+
+class ClosureForm(forms.Form):
+    closure_date = forms.DateField(label=_("拆表（销户）日期"), widget=DATE)
+
+
+class AllDatesForm(forms.Form):
+    all_lines = forms.DateField(label=_("全部点位的安装日期"), widget=DATE)
+
+
+class InstallationFileForm(forms.Form):
+    file = forms.FileField(label=_("安装清单（含户号、安装日期两列）"))
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("资料类型"), choices=DocumentKind.choices)
+    file = forms.FileField(label=_("文件"))
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(label=_("退回原因"), max_length=500)

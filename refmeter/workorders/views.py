@@ -1,0 +1,372 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.registry.selectors import RecordNotVisible
+from refmeter.spreadsheets.documents import application_list_template, list_pdf, list_xlsx
+from refmeter.workorders import documents, forms, selectors, services
+from refmeter.workorders.models import OrderKind
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def order_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (selectors.OrderNotVisible, RecordNotVisible) as error:
+            return render(request, "refusal.html", {"message": str(error)}, status=404)
+        except ActionNotAllowed as error:
+            return render(request, "refusal.html", {"message": str(error)}, status=403)
+
+    return wrapper
+
+
+def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponse]:
+    """A step action: do it, show what went wrong if anything, and return to the order."""
+
+    @order_page
+    @require_POST
+    @wraps(view)
+    def wrapper(request: HttpRequest, order_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            message = view(request, order_id, *args, **kwargs)
+        except services.StepNotAllowed as error:
+            messages.error(request, str(error))
+            return render(
+                request, "refusal.html", {"message": str(error)}, status=403
+            )
+        except services.UnableToProgressOrder as error:
+            for problem in error.problems:
+                messages.error(request, problem)
+        except UnreadableSpreadsheet as error:
+            messages.error(request, str(error))
+        else:
+            if message:
+                messages.success(request, message)
+        return redirect("workorders:detail", order_id=order_id)
+
+    return wrapper
+
+
+def _form_problems(form: Any) -> services.UnableToProgressOrder:
+    problems = [
+        f"{form.fields[field].label}：{error}" if field != "__all__" else str(error)
+        for field, errors in form.errors.items()
+        for error in errors
+    ]
+    return services.UnableToProgressOrder(problems)
+
+
+def _valid(form_class: type, request: HttpRequest) -> dict[str, Any]:
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        raise _form_problems(form)
+    return dict(form.cleaned_data)
+
+
+# ---------------------------------------------------------------- lists
+
+
+@order_page
+def order_list(request: HttpRequest) -> HttpResponse:
+    view = request.GET.get("view", "mine")
+    if view not in ("mine", "open", "done"):
+        view = "mine"
+    orders = selectors.orders_search(user=_user(request), view=view)
+    page = Paginator(orders, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "workorders/order_list.html",
+        {
+            "view": view,
+            "page": page,
+            "rows": selectors.order_rows(orders=page.object_list),
+            "query": f"view={view}",
+        },
+    )
+
+
+@order_page
+def archive_deadlines(request: HttpRequest) -> HttpResponse:
+    deadlines = selectors.archive_deadlines(user=_user(request), today=timezone.localdate())
+    return render(request, "workorders/deadlines.html", {"deadlines": deadlines})
+
+
+# ---------------------------------------------------------------- starting
+
+
+@order_page
+def new_install(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = forms.NewInstallForm(request.POST or None)
+    form.fields["customer"].choices = selectors.customers_for_new_install(user=user)  # type: ignore[attr-defined]
+    form.fields["device_type"].choices = selectors.device_type_choices()  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        customer_id = data.pop("customer")
+        device_type_id = data.pop("device_type")
+        try:
+            order = services.order_new_install_start(
+                actor=user,
+                customer_id=customer_id,
+                device_type_id=device_type_id,
+                application=services.Application(**data),
+                now=_now(),
+            )
+        except services.UnableToProgressOrder as error:
+            for problem in error.problems:
+                form.add_error(None, problem)
+        else:
+            return redirect("workorders:detail", order_id=order.pk)
+    return render(request, "workorders/order_start.html", {"form": form, "kind": _("新装")})
+
+
+@order_page
+def group_order_start(request: HttpRequest, group_id: int, kind: str) -> HttpResponse:
+    if kind not in (OrderKind.CHANGE, OrderKind.CLOSURE):
+        return render(request, "refusal.html", {"message": _("未知的业务类型。")}, status=404)
+    form = forms.ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.order_group_start(
+                actor=_user(request),
+                group_id=group_id,
+                kind=kind,
+                application=services.Application(**form.cleaned_data),
+                now=_now(),
+            )
+        except services.UnableToProgressOrder as error:
+            for problem in error.problems:
+                form.add_error(None, problem)
+        else:
+            return redirect("workorders:detail", order_id=order.pk)
+    return render(
+        request,
+        "workorders/order_start.html",
+        {"form": form, "kind": OrderKind(kind).label, "group_id": group_id},
+    )
+
+
+# ---------------------------------------------------------------- the order
+
+
+@order_page
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    detail = selectors.order_detail(
+        user=_user(request), order_id=order_id, as_of=timezone.localdate()
+    )
+    return render(
+        request,
+        "workorders/order_detail.html",
+        {
+            "detail": detail,
+            "order": detail.order,
+            "upload_form": forms.ListUploadForm(),
+            "change_form": forms.ChangeLineForm(),
+            "contract_form": forms.ContractForm(initial=detail.contract or {}),
+            "connection_form": forms.ConnectionForm(
+                initial={"connection_date": detail.connection_date, **detail.meter}
+            ),
+            "closure_form": forms.ClosureForm(initial={"closure_date": detail.closure_date}),
+            "all_dates_form": forms.AllDatesForm(),
+            "installation_file_form": forms.InstallationFileForm(),
+            "document_form": forms.DocumentForm(),
+            "return_form": forms.ReturnForm(),
+        },
+    )
+
+
+def _sheet_rows(request: HttpRequest) -> list[list[object]]:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise services.UnableToProgressOrder(_("请选择要上传的文件。"))
+    return open_sheets(upload.read())[0].rows
+
+
+@order_action
+def lines_import(request: HttpRequest, order_id: int) -> str:
+    summary = services.order_lines_import(
+        actor=_user(request), order_id=order_id, rows=_sheet_rows(request), now=_now()
+    )
+    return _("已导入：新增 %(add)d 个，取消 %(cancel)d 个。%(grouping)s") % {
+        "add": summary.adding,
+        "cancel": summary.cancelling,
+        "grouping": summary.grouping,
+    }
+
+
+@order_action
+def change_line_add(request: HttpRequest, order_id: int) -> str:
+    services.order_change_line_add(
+        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ChangeLineForm, request)
+    )
+    return _("已加入变更点位。")
+
+
+@order_action
+def base_line_choose(request: HttpRequest, order_id: int, line_id: int) -> str:
+    services.order_base_line_choose(
+        actor=_user(request), order_id=order_id, line_id=line_id, now=_now()
+    )
+    return _("已设为基准户。")
+
+
+@order_action
+def survey_resolve(request: HttpRequest, order_id: int) -> str:
+    result = services.order_survey_resolve(actor=_user(request), order_id=order_id, now=_now())
+    return _("生成户号 %(numbers)d 个，自动解析接入点 %(resolved)d 个，待人工确认 %(left)d 个。") % {
+        "numbers": result.numbers_issued,
+        "resolved": result.resolved,
+        "left": len(result.unresolved),
+    }
+
+
+@order_action
+def line_place_set(request: HttpRequest, order_id: int, line_id: int) -> str:
+    data = _valid(forms.PlaceForm, request)
+    services.order_line_place_set(
+        actor=_user(request), order_id=order_id, line_id=line_id, now=_now(), **data
+    )
+    return _("接入点已更正。")
+
+
+@order_action
+def contract_save(request: HttpRequest, order_id: int) -> str:
+    services.contract_save(
+        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ContractForm, request)
+    )
+    return _("合同已保存。")
+
+
+@order_action
+def connection_save(request: HttpRequest, order_id: int) -> str:
+    data = _valid(forms.ConnectionForm, request)
+    data["ct_ratio"] = data.get("ct_ratio") or 1
+    services.connection_record(actor=_user(request), order_id=order_id, now=_now(), **data)
+    return _("接电信息已保存。")
+
+
+@order_action
+def closure_save(request: HttpRequest, order_id: int) -> str:
+    services.closure_record(
+        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ClosureForm, request)
+    )
+    return _("销户日期已保存。")
+
+
+@order_action
+def installation_save(request: HttpRequest, order_id: int) -> str:
+    user = _user(request)
+    if request.FILES.get("file"):
+        count = services.installation_dates_import(
+            actor=user, order_id=order_id, rows=_sheet_rows(request), now=_now()
+        )
+    elif request.POST.get("all_lines"):
+        count = services.installation_dates_set(
+            actor=user,
+            order_id=order_id,
+            now=_now(),
+            all_lines=_valid(forms.AllDatesForm, request)["all_lines"],
+        )
+    else:
+        by_line: dict[int, dt.date] = {}
+        problems = []
+        for key, value in request.POST.items():
+            if not key.startswith("date_") or not value:
+                continue
+            try:
+                by_line[int(key.removeprefix("date_"))] = dt.date.fromisoformat(value)
+            except ValueError:
+                problems.append(_("“%(value)s”不是日期。") % {"value": value})
+        if problems:
+            raise services.UnableToProgressOrder(problems)
+        count = services.installation_dates_set(
+            actor=user, order_id=order_id, now=_now(), by_line=by_line
+        )
+    return _("已录入安装日期 %(count)d 个。") % {"count": count}
+
+
+@order_action
+def document_upload(request: HttpRequest, order_id: int) -> str:
+    data = _valid(forms.DocumentForm, request)
+    services.document_upload(
+        actor=_user(request), order_id=order_id, kind=data["kind"], upload=data["file"], now=_now()
+    )
+    return _("资料已上传。")
+
+
+@order_action
+def step_complete(request: HttpRequest, order_id: int) -> str:
+    order = services.order_step_complete(
+        actor=_user(request), order_id=order_id, now=_now(), note=request.POST.get("note", "")
+    )
+    return _("已提交，工单进入“%(step)s”。") % {"step": order.get_step_display()}
+
+
+@order_action
+def step_return(request: HttpRequest, order_id: int) -> str:
+    order = services.order_step_return(
+        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ReturnForm, request)
+    )
+    return _("已退回到“%(step)s”。") % {"step": order.get_step_display()}
+
+
+# ---------------------------------------------------------------- files
+
+
+@order_page
+def order_document(request: HttpRequest, order_id: int, name: str, fmt: str) -> HttpResponse:
+    order = selectors.order_get(user=_user(request), order_id=order_id)
+    builders = {"confirmation": documents.confirmation_list, "annex": documents.contract_annex}
+    if name not in builders or fmt not in ("pdf", "xlsx"):
+        return render(request, "refusal.html", {"message": _("没有这种文件。")}, status=404)
+    document = builders[name](order)
+    if fmt == "pdf":
+        content, content_type = list_pdf(document), "application/pdf"
+    else:
+        content, content_type = list_xlsx(document), XLSX
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{order.number}-{name}.{fmt}"'
+    return response
+
+
+@order_page
+def archive_file(request: HttpRequest, order_id: int, document_id: int) -> FileResponse:
+    document = selectors.document_get(
+        user=_user(request), order_id=order_id, document_id=document_id
+    )
+    return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.original_name)
+
+
+@login_required
+def application_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(application_list_template(), content_type=XLSX)
+    response["Content-Disposition"] = 'attachment; filename="application-list-template.xlsx"'
+    return response
