@@ -116,9 +116,7 @@ def _header_row(sheet: Any, labels: Iterable[str]) -> list[WriteOnlyCell]:
     return cells
 
 
-def stock_export(
-    *, actor: User | None, as_of: dt.date, progress: Progress = _no_progress
-) -> bytes:
+def stock_export(*, actor: User | None, as_of: dt.date, progress: Progress = _no_progress) -> bytes:
     """Every running group the actor may see (all of them for ``actor`` None), in bounded
     memory: rows are streamed from the database into a write-only workbook."""
     groups = Group.objects.filter(status=GroupStatus.RUNNING)
@@ -300,7 +298,9 @@ class _Reader:
         head: list[list[object]] = []
         for row in rows:
             head.append(row)
-            found = find_header(head[-2:], {key: (label,) for key, label in self.columns}, self.required)
+            found = find_header(
+                head[-2:], {key: (label,) for key, label in self.columns}, self.required
+            )
             if found is not None:
                 self.positions = found[1]
                 return len(head)
@@ -334,10 +334,8 @@ class _Reader:
     def digits(self, row_number: int, row: list[object], key: str, length: int) -> str:
         value = clean_digits(self.cell(row, key))
         if not is_digits(value, length):
-            self.problem(
-                row_number, key,
-                _("应为 %(length)d 位数字，而不是“%(value)s”。") % {"length": length, "value": value},
-            )  # fmt: skip
+            message = _("应为 %(length)d 位数字，而不是“%(value)s”。")
+            self.problem(row_number, key, message % {"length": length, "value": value})
         return value
 
     def text(self, row_number: int, row: list[object], key: str) -> str:
@@ -456,9 +454,7 @@ def _check_references(
                 + _("供电单位编码 %(code)s 不存在或不属于您的单位。") % {"code": row.unit_code}
             )
         if row.device_type not in device_types:
-            problems.append(
-                where + _("设备类型“%(name)s”未登记。") % {"name": row.device_type}
-            )
+            problems.append(where + _("设备类型“%(name)s”未登记。") % {"name": row.device_type})
         if row.access_point_number not in places:
             problems.append(
                 where
@@ -473,31 +469,33 @@ def _check_references(
         ).select_related("group", "group__customer", "group__device_type", "group__unit")
     }
     seen: set[str] = set()
-    for row in points:
-        where = _("%(sheet)s 第 %(row)d 行：") % {"sheet": POINT_SHEET, "row": row.row}
-        if row.account_number in seen or row.account_number in listed_bases:
-            problems.append(where + _("户号 %(number)s 重复。") % {"number": row.account_number})
-        seen.add(row.account_number)
-        if row.base_account_number not in listed_bases:
+    for point_row in points:
+        where = _("%(sheet)s 第 %(row)d 行：") % {"sheet": POINT_SHEET, "row": point_row.row}
+        if point_row.account_number in seen or point_row.account_number in listed_bases:
+            problems.append(
+                where + _("户号 %(number)s 重复。") % {"number": point_row.account_number}
+            )
+        seen.add(point_row.account_number)
+        if point_row.base_account_number not in listed_bases:
             problems.append(
                 where
                 + _("基准户 %(number)s 不在“基准户核查清单”中。")
-                % {"number": row.base_account_number}
+                % {"number": point_row.base_account_number}
             )
-        if row.access_point_number not in places:
+        if point_row.access_point_number not in places:
             problems.append(
                 where
                 + _("接入点 %(number)s 不存在或不属于您的单位。")
-                % {"number": row.access_point_number}
+                % {"number": point_row.access_point_number}
             )
-        current = existing_points.get(row.account_number)
-        base = existing_points.get(row.base_account_number)
+        current = existing_points.get(point_row.account_number)
+        base = existing_points.get(point_row.base_account_number)
         if current is not None and (base is None or current.group_id != base.group_id):
             problems.append(
                 where
-                + _("户号 %(number)s 已属于另一个群组。") % {"number": row.account_number}
+                + _("户号 %(number)s 已属于另一个群组。") % {"number": point_row.account_number}
             )
-        if row.active_to_date and row.active_to_date <= row.active_from_date:
+        if point_row.active_to_date and point_row.active_to_date <= point_row.active_from_date:
             problems.append(where + _("停用日期必须晚于接电日期。"))
     for row in groups:
         current = existing_points.get(row.account_number)
@@ -506,7 +504,8 @@ def _check_references(
             continue
         if current.kind != PointKind.BASE:
             problems.append(
-                where + _("户号 %(number)s 是虚拟子户，不是基准户。") % {"number": row.account_number}
+                where
+                + _("户号 %(number)s 是虚拟子户，不是基准户。") % {"number": row.account_number}
             )
             continue
         group = current.group
@@ -595,8 +594,8 @@ def _apply(
     reason = _("存量核查清单导入")
     existing: dict[str, Point] = known["existing"]
     by_base: dict[str, list[PointRow]] = defaultdict(list)
-    for row in points:
-        by_base[row.base_account_number].append(row)
+    for point_row in points:
+        by_base[point_row.base_account_number].append(point_row)
     customers: dict[tuple[int, str], Customer] = {
         (customer.unit_id, customer.name): customer
         for customer in Customer.objects.filter(
@@ -681,7 +680,7 @@ def _apply_group(
         }
         differing = {key: value for key, value in values.items() if getattr(group, key) != value}
         if differing:
-            group_update(actor=actor, group_id=group.pk, now=now, reason=reason, **differing)
+            group_update(actor=actor, group_id=group.pk, now=now, reason=reason, **differing)  # type: ignore[arg-type]
             changed = True
         if (base.name, base.device_address, base.access_point_id) != (
             row.name, row.address, place.pk,
@@ -750,5 +749,3 @@ def _apply_group(
             result.points_changed += 1
         else:
             result.points_unchanged += 1
-
-

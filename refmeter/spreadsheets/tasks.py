@@ -20,6 +20,7 @@ STOCK_IMPORT = "stock_import"
 def stock_import_task(job_id: int) -> None:
     job = Job.objects.get(pk=job_id)
     job_start(job_id=job_id, now=timezone.now(), message=_("开始导入"))
+    assert job.created_by_id is not None
     actor = User.objects.select_related("unit").get(pk=job.created_by_id)
     with default_storage.open(job.parameters["path"], "rb") as stored:
         data = stored.read()

@@ -28,9 +28,9 @@ def _user(request: HttpRequest) -> User:
 
 @login_required
 def stock_page(request: HttpRequest) -> HttpResponse:
-    jobs = Job.objects.filter(kind=STOCK_IMPORT, created_by=_user(request)).order_by(
-        "-created_at"
-    )[:10]
+    jobs = Job.objects.filter(kind=STOCK_IMPORT, created_by=_user(request)).order_by("-created_at")[
+        :10
+    ]
     return render(
         request,
         "spreadsheets/stock.html",

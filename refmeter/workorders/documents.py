@@ -50,9 +50,17 @@ def confirmation_list(order: WorkOrder) -> ListDocument:
     return ListDocument(
         title=_("点位现场确认清单"),
         header=[
-            _("序号"), _("户号"), _("户名"), _("设备地址"), _("就近户号"), _("接入点编号"),
-            _("接入点名称"), _("变更"), _("日期"), _("基准户号"),
-        ],  # fmt: skip
+            _("序号"),
+            _("户号"),
+            _("户名"),
+            _("设备地址"),
+            _("就近户号"),
+            _("接入点编号"),
+            _("接入点名称"),
+            _("变更"),
+            _("日期"),
+            _("基准户号"),
+        ],
         rows=rows,
         meta=[
             (_("工单号"), order.number),
@@ -106,7 +114,15 @@ def contract_annex(order: WorkOrder) -> ListDocument:
     numbered = [[index, *row] for index, row in enumerate(rows, start=1)]
     return ListDocument(
         title=_("供用电合同附件：虚拟子户清单"),
-        header=[_("序号"), _("户号"), _("户类型"), _("户名"), _("设备地址"), _("接入点编号"), _("台区")],
+        header=[
+            _("序号"),
+            _("户号"),
+            _("户类型"),
+            _("户名"),
+            _("设备地址"),
+            _("接入点编号"),
+            _("台区"),
+        ],
         rows=numbered,
         meta=[
             (_("工单号"), order.number),

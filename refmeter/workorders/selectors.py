@@ -128,10 +128,8 @@ def order_rows(*, orders: Any) -> list[OrderRow]:
 def orders_search(*, user: User, view: str = "mine") -> QuerySet[WorkOrder]:
     """``mine``: open orders at a step the user's role does; ``open``; ``done``."""
     orders = visible_orders(user=user)
-    if view == "done":
-        orders = orders.filter(step=Step.DONE)
-    else:
-        orders = orders.exclude(step=Step.DONE)
+    done = Q(step=Step.DONE)
+    orders = orders.filter(done) if view == "done" else orders.exclude(done)
     if view == "mine" and not (user.is_superuser or user.role == Role.ADMINISTRATOR):
         steps = [name for name, roles in STEP_ROLES.items() if user.role in roles]
         orders = orders.filter(step__in=steps)
@@ -440,9 +438,7 @@ def customers_for_new_install(*, user: User) -> list[tuple[int, str]]:
     from refmeter.registry.models import Customer
 
     return list(
-        Customer.objects.filter(unit_scope(user=user))
-        .order_by("name")
-        .values_list("pk", "name")
+        Customer.objects.filter(unit_scope(user=user)).order_by("name").values_list("pk", "name")
     )
 
 

@@ -1066,7 +1066,7 @@ def order_step_return(*, actor: User, order_id: int, reason: str, now: dt.dateti
             raise UnableToProgressOrder(_("退回须填写原因。"))
         previous = previous_step(order)
         if previous is None:
-            raise UnableToProgressOrder(_("受理环节不能退回；如不再办理，请作废工单。"))
+            raise UnableToProgressOrder(_("受理环节是第一个环节，不能退回。"))
         if order.step in APPLIED_STEPS:
             raise UnableToProgressOrder(_("档案变更已生效，不能退回；如有错误请发起新的变更流程。"))
         _event(order, actor=actor, kind=EventKind.RETURNED, now=now, note=clean_text(reason))

@@ -21,9 +21,7 @@ urlpatterns = [
     path("<int:order_id>/closure/", views.closure_save, name="closure"),
     path("<int:order_id>/installation/", views.installation_save, name="installation"),
     path("<int:order_id>/documents/", views.document_upload, name="document_upload"),
-    path(
-        "<int:order_id>/documents/<int:document_id>/", views.archive_file, name="document_file"
-    ),
+    path("<int:order_id>/documents/<int:document_id>/", views.archive_file, name="document_file"),
     path("<int:order_id>/complete/", views.step_complete, name="complete"),
     path("<int:order_id>/return/", views.step_return, name="return"),
     path(

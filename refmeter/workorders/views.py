@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,10 +35,10 @@ def _now() -> dt.datetime:
     return timezone.now()
 
 
-def order_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def order_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except (selectors.OrderNotVisible, RecordNotVisible) as error:
@@ -48,7 +49,7 @@ def order_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapper
 
 
-def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponse]:
+def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponseBase]:
     """A step action: do it, show what went wrong if anything, and return to the order."""
 
     @order_page
@@ -59,9 +60,7 @@ def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponse]:
             message = view(request, order_id, *args, **kwargs)
         except services.StepNotAllowed as error:
             messages.error(request, str(error))
-            return render(
-                request, "refusal.html", {"message": str(error)}, status=403
-            )
+            return render(request, "refusal.html", {"message": str(error)}, status=403)
         except services.UnableToProgressOrder as error:
             for problem in error.problems:
                 messages.error(request, problem)
@@ -241,7 +240,9 @@ def base_line_choose(request: HttpRequest, order_id: int, line_id: int) -> str:
 @order_action
 def survey_resolve(request: HttpRequest, order_id: int) -> str:
     result = services.order_survey_resolve(actor=_user(request), order_id=order_id, now=_now())
-    return _("生成户号 %(numbers)d 个，自动解析接入点 %(resolved)d 个，待人工确认 %(left)d 个。") % {
+    return _(
+        "生成户号 %(numbers)d 个，自动解析接入点 %(resolved)d 个，待人工确认 %(left)d 个。"
+    ) % {
         "numbers": result.numbers_issued,
         "resolved": result.resolved,
         "left": len(result.unresolved),
@@ -298,7 +299,8 @@ def installation_save(request: HttpRequest, order_id: int) -> str:
     else:
         by_line: dict[int, dt.date] = {}
         problems = []
-        for key, value in request.POST.items():
+        for key in request.POST:
+            value = request.POST.get(key, "")
             if not key.startswith("date_") or not value:
                 continue
             try:
@@ -358,11 +360,13 @@ def order_document(request: HttpRequest, order_id: int, name: str, fmt: str) -> 
 
 
 @order_page
-def archive_file(request: HttpRequest, order_id: int, document_id: int) -> FileResponse:
+def archive_file(request: HttpRequest, order_id: int, document_id: int) -> HttpResponseBase:
     document = selectors.document_get(
         user=_user(request), order_id=order_id, document_id=document_id
     )
-    return FileResponse(document.file.open("rb"), as_attachment=True, filename=document.original_name)
+    return FileResponse(
+        document.file.open("rb"), as_attachment=True, filename=document.original_name
+    )
 
 
 @login_required

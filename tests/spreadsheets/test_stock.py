@@ -27,12 +27,19 @@ TODAY = dt.date(2026, 11, 20)
 def running(city):
     device = factories.device_type(actor=city.south_admin, name="楼道EPON设备")
     first = factories.group(
-        actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=3,
+        actor=city.south_admin,
+        unit=city.south,
+        place=city.south_place,
+        sub_accounts=3,
         device=device,
     )
     second = factories.group(
-        actor=city.south_admin, unit=city.south, place=city.south_other_place, sub_accounts=2,
-        device=device, customer_record=first.customer,
+        actor=city.south_admin,
+        unit=city.south,
+        place=city.south_other_place,
+        sub_accounts=2,
+        device=device,
+        customer_record=first.customer,
     )
     return first, second
 
@@ -61,7 +68,11 @@ class TestExport:
         assert [row[3] for row in groups[1:]] == ["1702000001", "1702000005"]
         assert [row[16] for row in groups[1:]] == [4, 3]
         assert [row[1] for row in points[1:]] == [
-            "1702000002", "1702000003", "1702000004", "1702000006", "1702000007",
+            "1702000002",
+            "1702000003",
+            "1702000004",
+            "1702000006",
+            "1702000007",
         ]
         assert points[1][10] == "在用"
 
@@ -80,8 +91,19 @@ class TestRoundTrip:
         points["J4"] = dt.date(2026, 11, 1)  # cancel 1702000004
         points["K4"] = "已取消"
         points.append(
-            ["1702000005", "1702000099", "新登记点位", "城北1幢", "", city.south_place.number,
-             "", "", dt.date(2026, 10, 1), None, "在用"]
+            [
+                "1702000005",
+                "1702000099",
+                "新登记点位",
+                "城北1幢",
+                "",
+                city.south_place.number,
+                "",
+                "",
+                dt.date(2026, 10, 1),
+                None,
+                "在用",
+            ]
         )
         book[GROUP_SHEET]["K3"] = 2  # CT ratio of the second group
         audit_before = AuditEntry.objects.count()
@@ -98,9 +120,12 @@ class TestRoundTrip:
         assert Point.objects.get(account_number="1702000003").area == city.south_other_area
         cancelled = Point.objects.get(account_number="1702000004")
         assert (cancelled.status, cancelled.active_to_date) == (
-            PointStatus.CANCELLED, dt.date(2026, 11, 1),
+            PointStatus.CANCELLED,
+            dt.date(2026, 11, 1),
         )
-        assert Point.objects.get(account_number="1702000099").active_from_date == dt.date(2026, 10, 1)
+        assert Point.objects.get(account_number="1702000099").active_from_date == dt.date(
+            2026, 10, 1
+        )
         assert Group.objects.get(pk=running[1].pk).ct_ratio == 2
         assert AuditEntry.objects.count() - audit_before == 5
         assert set(
@@ -120,13 +145,40 @@ class TestRoundTrip:
     def test_new_groups_are_created_with_their_marketing_account_numbers(self, city, running):
         book = workbook(stock_export(actor=city.south_admin, as_of=TODAY))
         book[GROUP_SHEET].append(
-            ["3350101", "", "绍兴市交通物业管理有限公司", "1701999001", "存量基准户", "城南1号",
-             dt.date(2014, 5, 1), "", "3310555000111", "", 1, "LV", "楼道EPON设备",
-             city.south_place.number, "", "", 2]
+            [
+                "3350101",
+                "",
+                "绍兴市交通物业管理有限公司",
+                "1701999001",
+                "存量基准户",
+                "城南1号",
+                dt.date(2014, 5, 1),
+                "",
+                "3310555000111",
+                "",
+                1,
+                "LV",
+                "楼道EPON设备",
+                city.south_place.number,
+                "",
+                "",
+                2,
+            ]
         )
         book[POINT_SHEET].append(
-            ["1701999001", "1701999002", "存量子户", "城南2号", "", city.south_place.number,
-             "", "", dt.date(2014, 5, 1), None, "在用"]
+            [
+                "1701999001",
+                "1701999002",
+                "存量子户",
+                "城南2号",
+                "",
+                city.south_place.number,
+                "",
+                "",
+                dt.date(2014, 5, 1),
+                None,
+                "在用",
+            ]
         )
 
         result = stock_import(actor=city.south_admin, data=save(book), now=NOW)
@@ -135,7 +187,8 @@ class TestRoundTrip:
         group = Group.objects.get(meter_asset_number="3310555000111")
         assert group.customer.name == "绍兴市交通物业管理有限公司"
         assert sorted(group.points.values_list("account_number", flat=True)) == [
-            "1701999001", "1701999002",
+            "1701999001",
+            "1701999002",
         ]
 
     def test_a_dry_run_counts_but_writes_nothing(self, city, running):
@@ -185,8 +238,19 @@ class TestBadWorkbooks:
         settings.REFMETER_MAX_ACTIVE_SUB_ACCOUNTS = 3
         book = workbook(stock_export(actor=city.south_admin, as_of=TODAY))
         book[POINT_SHEET].append(
-            ["1702000001", "1702000098", "第四个", "城南", "", city.south_place.number, "", "",
-             dt.date(2026, 10, 1), None, "在用"]
+            [
+                "1702000001",
+                "1702000098",
+                "第四个",
+                "城南",
+                "",
+                city.south_place.number,
+                "",
+                "",
+                dt.date(2026, 10, 1),
+                None,
+                "在用",
+            ]
         )
         before = Point.objects.count()
 
@@ -207,8 +271,15 @@ class TestCommandLine:
         output = io.StringIO()
 
         call_command(
-            "import_stock", str(path), "--dry-run", "--user", "admin", "--format", "json",
-            stdout=output, stderr=io.StringIO(),
+            "import_stock",
+            str(path),
+            "--dry-run",
+            "--user",
+            "admin",
+            "--format",
+            "json",
+            stdout=output,
+            stderr=io.StringIO(),
         )
 
         assert json.loads(output.getvalue()) == {

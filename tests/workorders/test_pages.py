@@ -12,7 +12,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from refmeter.common.spreadsheets import open_sheets
-from refmeter.organisations.models import Role
 from refmeter.spreadsheets.application_list import parse_application_list
 from refmeter.workorders import services
 from refmeter.workorders.models import OrderKind, Step, WorkOrder
@@ -34,8 +33,11 @@ def surveyed_order(city, nearby_index):
     customer = factories.customer(actor=admin, unit=city.south, name="中国电信股份有限公司")
     device = factories.device_type(actor=admin, name="楼道EPON设备")
     order = services.order_new_install_start(
-        actor=admin, customer_id=customer.pk, device_type_id=device.pk,
-        application=services.Application(), now=NOW,
+        actor=admin,
+        customer_id=customer.pk,
+        device_type_id=device.pk,
+        application=services.Application(),
+        now=NOW,
     )
     services.order_lines_import(actor=admin, order_id=order.pk, rows=application_rows(), now=NOW)
     services.order_step_complete(actor=admin, order_id=order.pk, now=NOW)
@@ -71,7 +73,9 @@ class TestStartingAndImporting:
         assert order.step == Step.ACCEPTANCE
         assert "已导入：新增 3 个，取消 0 个。" in imported.content.decode()
         assert list(order.lines.values_list("name", flat=True)) == [
-            "城南新村56幢电信车库", "南江枫林28幢2单元", "南苑小区3幢机房",
+            "城南新村56幢电信车库",
+            "南江枫林28幢2单元",
+            "南苑小区3幢机房",
         ]
 
     def test_a_bad_list_shows_every_problem_and_imports_nothing(
@@ -80,8 +84,11 @@ class TestStartingAndImporting:
         customer = factories.customer(actor=city.south_admin, unit=city.south)
         device = factories.device_type(actor=city.south_admin)
         order = services.order_new_install_start(
-            actor=clerk, customer_id=customer.pk, device_type_id=device.pk,
-            application=services.Application(), now=NOW,
+            actor=clerk,
+            customer_id=customer.pk,
+            device_type_id=device.pk,
+            application=services.Application(),
+            now=NOW,
         )
         book = openpyxl.Workbook()
         book.active.append(["序号", "点位名称", "接电位置", "就近户号/局号", "备注"])
@@ -98,15 +105,21 @@ class TestStartingAndImporting:
         ).content.decode()
 
         assert "第 3 行 C 列（接电位置）：接电位置不能为空。" in page
-        assert "第 2 行 D 列（就近户号/局号）：就近户号/局号 1709999999 在营销系统索引中不存在。" in page
+        assert (
+            "第 2 行 D 列（就近户号/局号）：就近户号/局号 1709999999 在营销系统索引中不存在。"
+            in page
+        )
         assert order.lines.count() == 0
 
     def test_a_file_that_is_not_a_spreadsheet_is_refused_clearly(self, client, city, clerk):
         customer = factories.customer(actor=city.south_admin, unit=city.south)
         device = factories.device_type(actor=city.south_admin)
         order = services.order_new_install_start(
-            actor=clerk, customer_id=customer.pk, device_type_id=device.pk,
-            application=services.Application(), now=NOW,
+            actor=clerk,
+            customer_id=customer.pk,
+            device_type_id=device.pk,
+            application=services.Application(),
+            now=NOW,
         )
         client.force_login(clerk)
         upload = io.BytesIO(b"%PDF-1.4 this is a scan")
@@ -116,7 +129,9 @@ class TestStartingAndImporting:
             reverse("workorders:lines_import", args=[order.pk]), {"file": upload}, follow=True
         ).content.decode()
 
-        assert "无法识别的文件：请上传 Excel（.xlsx、.xls）或 OpenDocument（.ods）电子表格。" in page
+        assert (
+            "无法识别的文件：请上传 Excel（.xlsx、.xls）或 OpenDocument（.ods）电子表格。" in page
+        )
         assert order.lines.count() == 0
 
     def test_the_blank_template_reads_back_as_an_empty_application_list(self, client, clerk):
@@ -154,12 +169,17 @@ class TestStepsOnThePage:
                 actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=1
             )
             order = services.order_group_start(
-                actor=city.south_admin, group_id=group.pk, kind=OrderKind.CHANGE,
-                application=services.Application(), now=NOW,
+                actor=city.south_admin,
+                group_id=group.pk,
+                kind=OrderKind.CHANGE,
+                application=services.Application(),
+                now=NOW,
             )
             services.order_change_line_add(
-                actor=city.south_admin, order_id=order.pk,
-                account_number=group.points.get(kind="sub").account_number, now=NOW,
+                actor=city.south_admin,
+                order_id=order.pk,
+                account_number=group.points.get(kind="sub").account_number,
+                now=NOW,
             )
 
         client.force_login(city.south_admin)
@@ -207,8 +227,16 @@ class TestPrintedLists:
         sheet_rows = open_sheets(response.content)[0].rows
         header = next(row for row in sheet_rows if row and row[0] == "序号")
         assert header == [
-            "序号", "户号", "户名", "设备地址", "就近户号", "接入点编号", "接入点名称", "变更",
-            "日期", "基准户号",
+            "序号",
+            "户号",
+            "户名",
+            "设备地址",
+            "就近户号",
+            "接入点编号",
+            "接入点名称",
+            "变更",
+            "日期",
+            "基准户号",
         ]
         first = sheet_rows[sheet_rows.index(header) + 1]
         assert first[:3] == [1, "1702000001", "中国电信股份有限公司"]
@@ -242,17 +270,25 @@ class TestArchiveDeadlines:
     def test_a_deadline_in_a_year_without_calendar_data_is_flagged(self, city, surveyed_order):
         admin = city.south_admin
         services.contract_save(
-            actor=admin, order_id=surveyed_order.pk, number="HT-1",
-            start_date=dt.date(2026, 12, 1), end_date=dt.date(2031, 12, 1), approved_by="王",
-            approved_date=dt.date(2026, 12, 20), signed_date=dt.date(2026, 12, 21),
+            actor=admin,
+            order_id=surveyed_order.pk,
+            number="HT-1",
+            start_date=dt.date(2026, 12, 1),
+            end_date=dt.date(2031, 12, 1),
+            approved_by="王",
+            approved_date=dt.date(2026, 12, 20),
+            signed_date=dt.date(2026, 12, 21),
             now=dt.datetime(2026, 12, 29, 2, tzinfo=dt.UTC),
         )
         services.order_step_complete(
             actor=admin, order_id=surveyed_order.pk, now=dt.datetime(2026, 12, 29, 2, tzinfo=dt.UTC)
         )
         services.connection_record(
-            actor=admin, order_id=surveyed_order.pk, connection_date=dt.date(2026, 12, 28),
-            meter_asset_number="3310000777", now=dt.datetime(2026, 12, 29, 2, tzinfo=dt.UTC),
+            actor=admin,
+            order_id=surveyed_order.pk,
+            connection_date=dt.date(2026, 12, 28),
+            meter_asset_number="3310000777",
+            now=dt.datetime(2026, 12, 29, 2, tzinfo=dt.UTC),
         )
 
         order = services.order_step_complete(
@@ -271,7 +307,10 @@ class TestStockImportInTheBackground:
         from refmeter.spreadsheets.stock import stock_export
 
         factories.group(
-            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=2,
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
+            sub_accounts=2,
         )
         data = stock_export(actor=city.south_admin, as_of=dt.date(2026, 11, 20))
         upload = io.BytesIO(data)
@@ -281,8 +320,14 @@ class TestStockImportInTheBackground:
         response = client.post(reverse("spreadsheets:stock_upload"), {"file": upload})
         queued = Job.objects.get()
         Worker(
-            queue_names=["*"], interval=0, batch=True, backend_name="default",
-            startup_delay=False, max_tasks=None, worker_id="test", excluded_queue_names=[],
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test",
+            excluded_queue_names=[],
         ).run()
         page = client.get(response["Location"], headers={"HX-Request": "true"})
 

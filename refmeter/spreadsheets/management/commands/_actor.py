@@ -15,6 +15,8 @@ def command_actor(username: str | None) -> User:
     )
     if actor is None:
         raise CommandError(
-            f"用户 {username} 不存在或已停用。" if username else "没有可用的系统管理员账号，请用 --user 指定操作人。"
+            f"用户 {username} 不存在或已停用。"
+            if username
+            else "没有可用的系统管理员账号，请用 --user 指定操作人。"
         )
     return actor

@@ -61,7 +61,8 @@ class Command(BaseCommand):
         groups, points = summary["groups"], summary["points"]
         self.stdout.write(
             ("（仅检查，未写入）" if result.dry_run else "")
-            + f"群组：新建 {groups['created']}，修改 {groups['changed']}，未变 {groups['unchanged']}；"
+            + f"群组：新建 {groups['created']}，修改 {groups['changed']}，"
+            f"未变 {groups['unchanged']}；"
             f"虚拟子户：新建 {points['created']}，修改 {points['changed']}，"
             f"取消 {points['cancelled']}，未变 {points['unchanged']}。"
         )
