@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
@@ -103,7 +104,7 @@ def list_pdf(document: ListDocument) -> bytes:
         canvas.drawRightString(  # type: ignore[attr-defined]
             page_size[0] - margin,
             8 * mm,
-            f"{document.title}  第 {doc.page} 页",  # type: ignore[attr-defined]
+            document.title + "  " + _("第 %(page)d 页") % {"page": doc.page},  # type: ignore[attr-defined]
         )
         canvas.restoreState()  # type: ignore[attr-defined]
 
@@ -156,8 +157,6 @@ def _escape(text: str) -> str:
 
 def application_list_template(*, device_type: str = "", base_account_number: str = "") -> bytes:
     """The blank connection application list (attachment 4) customers fill in."""
-    from django.utils.translation import gettext as _
-
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
