@@ -21,7 +21,7 @@ from django.db import transaction
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.organisations.models import Role, SupplyUnit, UnitKind, User
 from refmeter.organisations.services import supply_unit_create, user_create
-from refmeter.registry.models import AccessPoint, DeviceType, Point, TransformerArea
+from refmeter.registry.models import AccessPoint, DeviceType, Group, Point, TransformerArea
 from refmeter.registry.services import (
     PointInput,
     customer_create,
@@ -223,6 +223,8 @@ def load_demo(
                     )
                     group_count += 1
             progress(f"{customer_spec.short}：{sum(customer_spec.points.values())} 个用电点")
+        _demo_work_orders(admin=admin, today=today, now=now, nearby=nearby_by_unit["3350101"])
+        progress("在途工单已创建")
     return DemoSummary(
         units=len(units),
         users=len(users),
@@ -393,3 +395,66 @@ def _create_group(
             reason="演示数据：点位拆除",
             now=now,
         )
+
+
+def _demo_work_orders(*, admin: User, today: dt.date, now: dt.datetime, nearby: list[str]) -> None:
+    """Work in progress for the demo: a new install waiting for its survey, and a change
+    connected 12 days ago whose archive is overdue."""
+    from refmeter.registry.models import Customer
+    from refmeter.workorders import services as orders
+
+    customer = Customer.objects.get(name=CUSTOMERS[2].name)
+    epon = DeviceType.objects.get(name="楼道EPON设备")
+
+    def application_list(first: int) -> list[list[object]]:
+        return [
+            ["虚拟倍率客户接电申请清单"],
+            ["设备类型：", "楼道EPON设备"],
+            ["序号", "点位名称", "接电位置", "就近户号/局号", "备注"],
+            *[
+                [index, f"城南新村{first + index}幢移动机柜", f"{first + index}幢2单元计量箱内",
+                 nearby[first + index], "新增"]
+                for index in range(1, 6)
+            ],
+        ]  # fmt: skip
+
+    waiting = orders.order_new_install_start(
+        actor=admin, customer_id=customer.pk, device_type_id=epon.pk,
+        application=orders.Application(handler_name="张海燕", sms_number="13705750001"), now=now,
+    )  # fmt: skip
+    orders.order_lines_import(actor=admin, order_id=waiting.pk, rows=application_list(10), now=now)
+    orders.order_step_complete(actor=admin, order_id=waiting.pk, now=now)
+
+    # A change connected 12 days ago: one point moved out, one new in, so the city's
+    # totals stay those of the source.
+    group = Group.objects.filter(customer=customer, device_type=epon).order_by("pk").first()
+    assert group is not None
+    leaving = group.points.filter(kind="sub", status="active").order_by("account_number").first()
+    assert leaving is not None
+    late = orders.order_group_start(
+        actor=admin, group_id=group.pk, kind="change",
+        application=orders.Application(handler_name="张海燕"), now=now,
+    )  # fmt: skip
+    connected = today - dt.timedelta(days=12)
+    orders.order_lines_import(
+        actor=admin, order_id=late.pk,
+        rows=[
+            ["序号", "点位名称", "接电位置", "就近户号/局号", "备注"],
+            [1, "城南新村88幢移动机柜", "88幢1单元计量箱内", nearby[88], "新增"],
+            [2, leaving.name, leaving.device_address, leaving.account_number, "取消"],
+        ],
+        now=now,
+    )  # fmt: skip
+    orders.order_step_complete(actor=admin, order_id=late.pk, now=now)
+    orders.order_survey_resolve(actor=admin, order_id=late.pk, now=now)
+    orders.order_step_complete(actor=admin, order_id=late.pk, now=now)
+    orders.contract_save(
+        actor=admin, order_id=late.pk, number=f"HT-{today:%Y}-0042", start_date=connected,
+        end_date=connected + dt.timedelta(days=1826), approved_by="刘经理",
+        approved_date=connected, signed_date=connected, now=now,
+    )  # fmt: skip
+    orders.order_step_complete(actor=admin, order_id=late.pk, now=now)
+    orders.connection_record(actor=admin, order_id=late.pk, connection_date=connected, now=now)
+    orders.order_step_complete(actor=admin, order_id=late.pk, now=now)
+    orders.installation_dates_set(actor=admin, order_id=late.pk, all_lines=connected, now=now)
+    orders.order_step_complete(actor=admin, order_id=late.pk, now=now)

@@ -12,9 +12,10 @@ from django.db.models import Count, Q
 
 from refmeter.demo.generator import load_demo, split_evenly
 from refmeter.registry.models import Group, Point, PointKind
-from tests.factories import NOW
+
 
 TODAY = dt.date(2026, 11, 27)
+NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 SOURCE_TABLE_1 = {
     "中国电信股份有限公司绍兴分公司": 1657,
     "中国联合网络通信有限公司绍兴市分公司": 774,
@@ -78,3 +79,18 @@ class TestCommandLine:
 
         assert result.returncode == 1
         assert "日期格式错误：2026-13-01，应为 YYYY-MM-DD。" in result.stderr
+
+
+class TestDemoWorkInProgress:
+    def test_the_demo_has_an_order_waiting_for_survey_and_an_overdue_archive(self, demo_city):
+        from refmeter.organisations.models import User
+        from refmeter.workorders.models import Step, WorkOrder
+        from refmeter.workorders.selectors import archive_deadlines
+
+        deadlines = archive_deadlines(user=User.objects.get(username="custmgr"), today=TODAY)
+
+        assert set(WorkOrder.objects.values_list("kind", "step")) == {
+            ("new_install", Step.SURVEY),
+            ("change", Step.ARCHIVE),
+        }
+        assert len(deadlines.overdue) == 1
