@@ -163,3 +163,44 @@ class TestHostileFiles:
         assert str(refusal.value) == (
             "表格中含有公式：请将公式单元格复制后“选择性粘贴为数值”，再上传。"
         )
+
+
+class TestCheckListCommand:
+    def test_reports_the_rows_it_understood_as_json(self, db):
+        import io
+        import json
+
+        from django.core.management import call_command
+
+        output = io.StringIO()
+
+        call_command(
+            "check_list",
+            str(FIXTURES / "application_list_legacy.xls"),
+            "--format",
+            "json",
+            stdout=output,
+        )
+
+        report = json.loads(output.getvalue())
+        assert report["device_type"] == "楼道EPON设备"
+        assert [line["nearby_number"] for line in report["lines"]] == [
+            "1701636729",
+            "1701636730",
+            "1701636731",
+        ]
+        assert report["problems"] == []
+
+    def test_a_list_with_problems_exits_non_zero_with_every_problem(self, db, tmp_path):
+        from django.core.management import CommandError, call_command
+
+        book = openpyxl.Workbook()
+        book.active.append(["序号", "点位名称", "接电位置", "就近户号/局号", "备注"])
+        book.active.append([1, "甲", "", "1701636729", "新增"])
+        path = tmp_path / "list.xlsx"
+        book.save(path)
+
+        with pytest.raises(CommandError) as refusal:
+            call_command("check_list", str(path), stdout=io.StringIO())
+
+        assert str(refusal.value) == "清单有问题：\n第 2 行 C 列（接电位置）：接电位置不能为空。"
