@@ -25,7 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/refmeter_bench")
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/refmeter_bench"
+)
 POINTS_PER_GROUP = 100  # the base account and 99 sub-accounts
 ACCESS_POINTS = 2000
 
@@ -64,14 +66,24 @@ def phase_setup(database_url: str, workbook: Path, points: int) -> dict:
     call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", interactive=False, verbosity=0)
     now = timezone.now()
-    company = supply_unit_create(code="33501", name="公司", kind=UnitKind.COMPANY, parent=None, now=now)
+    company = supply_unit_create(
+        code="33501", name="公司", kind=UnitKind.COMPANY, parent=None, now=now
+    )
     unit = supply_unit_create(
-        code="3350101", name="城南", kind=UnitKind.SERVICE_AREA, parent=company,
-        account_prefix="1702", now=now,
+        code="3350101",
+        name="城南",
+        kind=UnitKind.SERVICE_AREA,
+        parent=company,
+        account_prefix="1702",
+        now=now,
     )
     admin = user_create(
-        username="admin", password="x", unit=company, role=Role.ADMINISTRATOR,
-        is_superuser=True, now=now,
+        username="admin",
+        password="x",
+        unit=company,
+        role=Role.ADMINISTRATOR,
+        is_superuser=True,
+        now=now,
     )
     device_type_create(actor=admin, name="楼道EPON设备", rated_watts=Decimal(400), now=now)
     areas = TransformerArea.objects.bulk_create(
@@ -129,8 +141,7 @@ def phase_copy(database_url: str, workbook: Path) -> dict:
 
     book = CalamineWorkbook.from_path(str(workbook))
     rows = [
-        [str(value) for value in row]
-        for row in book.get_sheet_by_name("虚拟子户清单").iter_rows()
+        [str(value) for value in row] for row in book.get_sheet_by_name("虚拟子户清单").iter_rows()
     ][1:]
     started = time.perf_counter()
     with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as connection:
@@ -187,7 +198,9 @@ def ensure_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     admin_url = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
+        ).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -230,7 +243,10 @@ def main() -> None:
                 "floor_calamine_read": calamine,
                 "floor_postgres_copy": copy,
             }
-            print(f"[{database}] import {imported['seconds']:.1f} s, peak {imported['peak_mib']:.0f} MiB", flush=True)
+            print(
+                f"[{database}] import {imported['seconds']:.1f} s, peak {imported['peak_mib']:.0f} MiB",
+                flush=True,
+            )
     (RESULTS / "import_stock.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     lines = [
         f"# import-stock benchmark: {options.points:,} points in {report['groups']:,} groups",

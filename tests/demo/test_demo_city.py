@@ -13,7 +13,6 @@ from django.db.models import Count, Q
 from refmeter.demo.generator import load_demo, split_evenly
 from refmeter.registry.models import Group, Point, PointKind
 
-
 TODAY = dt.date(2026, 11, 27)
 NOW = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 SOURCE_TABLE_1 = {
