@@ -216,7 +216,9 @@ def main() -> None:
         "points": options.points,
         "groups": options.points // POINTS_PER_GROUP,
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        ),
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as folder:
@@ -260,10 +262,10 @@ def main() -> None:
     for database, run in report["runs"].items():
         copy = run["floor_postgres_copy"]
         copy_text = f"{copy['seconds']:.2f} s" if copy else "—"
+        imported, floor = run["import"], run["floor_calamine_read"]
         lines.append(
-            f"| {database} | {run['import']['seconds']:.1f} s | {run['import']['peak_mib']:.0f} MiB "
-            f"| {run['floor_calamine_read']['seconds']:.1f} s, {run['floor_calamine_read']['peak_mib']:.0f} MiB "
-            f"| {copy_text} |"
+            f"| {database} | {imported['seconds']:.1f} s | {imported['peak_mib']:.0f} MiB "
+            f"| {floor['seconds']:.1f} s, {floor['peak_mib']:.0f} MiB | {copy_text} |"
         )
     (RESULTS / "import_stock.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
