@@ -245,10 +245,8 @@ def main() -> None:
                 "floor_calamine_read": calamine,
                 "floor_postgres_copy": copy,
             }
-            print(
-                f"[{database}] import {imported['seconds']:.1f} s, peak {imported['peak_mib']:.0f} MiB",
-                flush=True,
-            )
+            seconds, peak = imported["seconds"], imported["peak_mib"]
+            print(f"[{database}] import {seconds:.1f} s, peak {peak:.0f} MiB", flush=True)
     (RESULTS / "import_stock.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     lines = [
         f"# import-stock benchmark: {options.points:,} points in {report['groups']:,} groups",
