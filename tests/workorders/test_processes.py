@@ -423,3 +423,77 @@ class TestClosure:
             ).step
             == Step.DONE
         )
+
+
+class TestInstallationDatesFromASheet:
+    def test_the_confirmation_list_filled_in_on_site_gives_each_point_its_date(
+        self, city, staff, nearby_index
+    ):
+        from refmeter.spreadsheets.documents import list_xlsx
+        from refmeter.workorders.documents import confirmation_list
+
+        order = TestNewInstall.accepted_and_surveyed(city, staff)
+        run_contract_and_connection(order, staff)
+        sheet = open_sheets(list_xlsx(confirmation_list(order)))[0].rows
+        header = next(index for index, row in enumerate(sheet) if row and row[0] == "序号")
+        dates = ["2026-10-08", "2026/10/9", "2026年10月10日"]
+        for offset, text in enumerate(dates, start=1):
+            sheet[header + offset][8] = text
+
+        count = services.installation_dates_import(
+            actor=staff[Role.FIELD_STAFF], order_id=order.pk, rows=sheet, now=NOW
+        )
+
+        assert count == 3
+        assert list(
+            order.lines.order_by("line_number").values_list("installation_date", flat=True)
+        ) == [
+            dt.date(2026, 10, 8),
+            dt.date(2026, 10, 9),
+            dt.date(2026, 10, 10),
+        ]
+
+    def test_a_bad_date_or_an_unknown_account_is_refused_and_nothing_is_set(
+        self, city, staff, nearby_index
+    ):
+        order = TestNewInstall.accepted_and_surveyed(city, staff)
+        run_contract_and_connection(order, staff)
+        rows = [
+            ["户号", "安装日期"],
+            ["1702000001", "十月八日"],
+            ["1702999999", "2026-10-08"],
+        ]
+
+        with pytest.raises(services.UnableToProgressOrder) as refusal:
+            services.installation_dates_import(
+                actor=staff[Role.FIELD_STAFF], order_id=order.pk, rows=rows, now=NOW
+            )
+
+        assert refusal.value.problems == [
+            "第 2 行：“十月八日”不是日期（应为 2026-10-08 这样的格式）。",
+            "第 3 行：户号 1702999999 不在本工单中。",
+        ]
+        assert set(order.lines.values_list("installation_date", flat=True)) == {None}
+
+
+def run_contract_and_connection(order, staff):
+    services.contract_save(
+        actor=staff[Role.CUSTOMER_MANAGER],
+        order_id=order.pk,
+        number="HT-9",
+        start_date=dt.date(2026, 9, 1),
+        end_date=dt.date(2031, 8, 31),
+        approved_by="王主任",
+        approved_date=dt.date(2026, 9, 20),
+        signed_date=dt.date(2026, 9, 25),
+        now=NOW,
+    )
+    services.order_step_complete(actor=staff[Role.CUSTOMER_MANAGER], order_id=order.pk, now=NOW)
+    services.connection_record(
+        actor=staff[Role.FIELD_STAFF],
+        order_id=order.pk,
+        connection_date=dt.date(2026, 9, 30),
+        meter_asset_number="3310009998888",
+        now=NOW,
+    )
+    services.order_step_complete(actor=staff[Role.FIELD_STAFF], order_id=order.pk, now=NOW)
