@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from refmeter.audit.selectors import AuditLine, audit_history
 from refmeter.common.periods import Period, is_active_on
+from refmeter.common.text import clean_digits, is_digits
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_scope, units_visible_to
@@ -23,7 +24,6 @@ from refmeter.registry.models import (
     Point,
     PointKind,
     PointStatus,
-    TransformerArea,
 )
 
 
@@ -430,24 +430,26 @@ def group_history(*, user: User, group_id: int) -> list[AuditLine]:
 # ---------------------------------------------------------------- places
 
 
-def area_get(*, user: User, area_number: str) -> TransformerArea:
-    area = TransformerArea.objects.filter(unit_scope(user=user), number=area_number).first()
-    if area is None:
-        raise _not_visible(_("台区"))
-    return area
+def access_point_number_problem(number: str) -> str | None:
+    if not is_digits(number, 17):
+        return _("接入点编号应为 17 位数字，“%(number)s”不是。") % {"number": number}
+    return None
 
 
-def access_point_get(*, user: User, access_point_number: str) -> AccessPoint:
+def access_point_lookup(*, user: User, number: str) -> tuple[AccessPoint | None, str | None]:
+    """The access point (with its area) of that number among the user's units, or why not."""
+    number = clean_digits(number)
+    problem = access_point_number_problem(number)
+    if problem:
+        return None, problem
     access_point = (
-        AccessPoint.objects.filter(
-            unit_scope(user=user, unit_field="area__unit"), number=access_point_number
-        )
+        AccessPoint.objects.filter(unit_scope(user=user, unit_field="area__unit"), number=number)
         .select_related("area")
         .first()
     )
     if access_point is None:
-        raise _not_visible(_("接入点"))
-    return access_point
+        return None, _("接入点 %(number)s 不存在或不属于您的单位。") % {"number": number}
+    return access_point, None
 
 
 # ---------------------------------------------------------------- statistics

@@ -33,7 +33,12 @@ from refmeter.registry.models import (
     PointStatus,
     TransformerArea,
 )
-from refmeter.registry.selectors import RecordNotVisible, max_concurrent
+from refmeter.registry.selectors import (
+    RecordNotVisible,
+    access_point_lookup,
+    access_point_number_problem,
+    max_concurrent,
+)
 
 
 class UnableToChangeRegistry(Exception):
@@ -230,12 +235,6 @@ def transformer_area_create(
             ),
         )
     return area
-
-
-def access_point_number_problem(number: str) -> str | None:
-    if not is_digits(number, 17):
-        return _("接入点编号应为 17 位数字，“%(number)s”不是。") % {"number": number}
-    return None
 
 
 def access_point_create(
@@ -935,25 +934,14 @@ def point_update(
         area: TransformerArea | None = point.area
         access_point: AccessPoint | None = point.access_point
         if access_point_number is not None:
-            number = clean_digits(access_point_number)
-            if not number:
+            if not clean_digits(access_point_number):
                 if point.status == PointStatus.ACTIVE:
                     problems.append(_("在用的用电点必须有接入点。"))
                 access_point = None
-            elif problem := access_point_number_problem(number):
-                problems.append(problem)
             else:
-                access_point = (
-                    AccessPoint.objects.filter(
-                        unit_scope(user=actor, unit_field="area__unit"), number=number
-                    )
-                    .select_related("area")
-                    .first()
-                )
-                if access_point is None:
-                    problems.append(
-                        _("接入点 %(number)s 不存在或不属于您的单位。") % {"number": number}
-                    )
+                access_point, problem = access_point_lookup(user=actor, number=access_point_number)
+                if problem:
+                    problems.append(problem)
         if area_number is not None:
             number = clean_digits(area_number)
             area = (

@@ -19,7 +19,6 @@ from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.registry.models import (
-    AccessPoint,
     Customer,
     DeviceType,
     Group,
@@ -29,10 +28,10 @@ from refmeter.registry.models import (
     PointKind,
     PointStatus,
 )
+from refmeter.registry.selectors import access_point_lookup
 from refmeter.registry.services import (
     PointInput,
     UnableToChangeRegistry,
-    access_point_number_problem,
     account_numbers_issue,
     group_close,
     group_create,
@@ -468,23 +467,10 @@ def order_change_line_add(
         if point is None:
             problems.append(_("户号 %(number)s 不是本群组的在用用电点。") % {"number": number})
         access_point = None
-        place_number = clean_digits(access_point_number)
-        if place_number:
-            problem = access_point_number_problem(place_number)
+        if clean_digits(access_point_number):
+            access_point, problem = access_point_lookup(user=actor, number=access_point_number)
             if problem:
                 problems.append(problem)
-            else:
-                access_point = (
-                    AccessPoint.objects.filter(
-                        unit_scope(user=actor, unit_field="area__unit"), number=place_number
-                    )
-                    .select_related("area")
-                    .first()
-                )
-                if access_point is None:
-                    problems.append(
-                        _("接入点 %(number)s 不存在或不属于您的单位。") % {"number": place_number}
-                    )
         if problems:
             raise UnableToProgressOrder(problems)
         assert point is not None
@@ -581,21 +567,10 @@ def order_line_place_set(
         line = order.lines.filter(pk=line_id).exclude(action=LineAction.CANCEL).first()
         if line is None:
             raise UnableToProgressOrder(_("工单中没有这个点位。"))
-        number = clean_digits(access_point_number)
-        problem = access_point_number_problem(number)
+        access_point, problem = access_point_lookup(user=actor, number=access_point_number)
         if problem:
             raise UnableToProgressOrder(problem)
-        access_point = (
-            AccessPoint.objects.filter(
-                unit_scope(user=actor, unit_field="area__unit"), number=number
-            )
-            .select_related("area")
-            .first()
-        )
-        if access_point is None:
-            raise UnableToProgressOrder(
-                _("接入点 %(number)s 不存在或不属于您的单位。") % {"number": number}
-            )
+        assert access_point is not None
         line.access_point = access_point
         line.area = access_point.area
         line.place_source = "manual"
