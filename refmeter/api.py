@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from refmeter.labels.api import router as labels_router
 from refmeter.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -13,3 +14,4 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/", registry_router)
+api.add_router("/", labels_router)

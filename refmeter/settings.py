@@ -115,8 +115,10 @@ INSTALLED_APPS = [
     "refmeter.audit",
     "refmeter.organisations",
     "refmeter.registry",
+    "refmeter.inspections",
     "refmeter.spreadsheets",
     "refmeter.workorders",
+    "refmeter.labels",
     "refmeter.demo",
 ]
 
@@ -236,5 +238,10 @@ LOGGING = {
 # Business settings.
 REFMETER_MAX_ACTIVE_SUB_ACCOUNTS = env_int("REFMETER_MAX_ACTIVE_SUB_ACCOUNTS", 100)
 REFMETER_PAGE_SIZE = env_int("REFMETER_PAGE_SIZE", 50)
+# Labels: the address their QR codes open, and the signing key (base64 of the 32 raw
+# Ed25519 private key bytes). Without a configured key one is generated on first use.
+REFMETER_LABEL_BASE_URL = os.environ.get("REFMETER_LABEL_BASE_URL", "http://127.0.0.1:8000")
+REFMETER_LABEL_SIGNING_KEY = os.environ.get("REFMETER_LABEL_SIGNING_KEY", "")
+REFMETER_LABEL_LAYOUTS: dict[str, dict[str, object]] = {}
 
 SILENCED_SYSTEM_CHECKS: list[str] = []

@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("orders/", include("refmeter.workorders.urls")),
     path("stock/", include("refmeter.spreadsheets.urls")),
+    path("jobs/", include("refmeter.common.urls")),
+    path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]
 if settings.DEBUG:

@@ -8,5 +8,4 @@ urlpatterns = [
     path("", views.stock_page, name="stock"),
     path("check-list.xlsx", views.stock_download, name="stock_download"),
     path("import/", views.stock_upload, name="stock_upload"),
-    path("jobs/<int:job_id>/", views.job_page, name="job"),
 ]

@@ -74,13 +74,4 @@ def stock_upload(request: HttpRequest) -> HttpResponse:
         now=now,
     )
     stock_import_task.enqueue(job.pk)
-    return redirect("spreadsheets:job", job_id=job.pk)
-
-
-@login_required
-def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = Job.objects.filter(pk=job_id, created_by=_user(request)).first()
-    if job is None:
-        return render(request, "refusal.html", {"message": _("未找到该任务。")}, status=404)
-    template = "spreadsheets/job_progress.html" if request.htmx else "spreadsheets/job.html"  # type: ignore[attr-defined]
-    return render(request, template, {"job": job})
+    return redirect("jobs:detail", job_id=job.pk)

@@ -1,0 +1,41 @@
+"""The page of a background job: its progress while it runs, its result or problems after."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from refmeter.common.models import Job
+
+
+def _own_job(request: HttpRequest, job_id: int) -> Job | None:
+    jobs = Job.objects.all()
+    if not getattr(request.user, "is_superuser", False):
+        jobs = jobs.filter(created_by_id=request.user.pk)
+    return jobs.filter(pk=job_id).first()
+
+
+@login_required
+def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _own_job(request, job_id)
+    if job is None:
+        return render(request, "refusal.html", {"message": _("未找到该任务。")}, status=404)
+    partial = getattr(request, "htmx", False)
+    template = "jobs/job_progress.html" if partial else "jobs/job.html"
+    return render(request, template, {"job": job})
+
+
+@login_required
+def job_file(request: HttpRequest, job_id: int) -> HttpResponseBase:
+    job = _own_job(request, job_id)
+    if job is None or not job.result.get("file"):
+        return render(request, "refusal.html", {"message": _("未找到该任务的文件。")}, status=404)
+    return FileResponse(
+        default_storage.open(job.result["file"], "rb"),
+        as_attachment=True,
+        filename=job.result.get("download_name", "file"),
+    )

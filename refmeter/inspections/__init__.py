@@ -1,0 +1,1 @@
+"""Field inspections of points: what staff find on site."""

@@ -1,0 +1,1 @@
+"""Signed anti-counterfeit QR labels: issuing, printing and scanning them."""

@@ -1,0 +1,285 @@
+"""Checking a scanned label, and what the scan page may show to whom."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from refmeter.labels.models import Label, ScanLog, ScanResult, SigningKey
+from refmeter.labels.tokens import (
+    MalformedToken,
+    TokenParts,
+    public_key_load,
+    signature_valid,
+    token_read,
+)
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import unit_is_visible, unit_scope
+from refmeter.registry.models import Point, PointKind
+from refmeter.registry.selectors import RecordNotVisible, group_multiplier_on
+
+REASONS = {
+    ScanResult.MALFORMED: _lazy("这不是本系统签发的标签二维码。"),
+    ScanResult.UNKNOWN_KEY: _lazy("标签的签名密钥不是本系统的密钥，可能是伪造的标签。"),
+    ScanResult.FORGED: _lazy("标签签名校验失败：内容被篡改或标签是伪造的。"),
+    ScanResult.UNKNOWN: _lazy("该标签序号未在系统中签发。"),
+    ScanResult.VOIDED: _lazy("该标签已作废（已重印或点位已撤销），请以新标签为准。"),
+}
+
+
+@dataclass(frozen=True)
+class LabelCheck:
+    result: str
+    parts: TokenParts | None = None
+    label: Label | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.result == ScanResult.VALID
+
+    @property
+    def reason(self) -> str:
+        reason = REASONS.get(ScanResult(self.result))
+        return str(reason) if reason else ""
+
+
+def label_check(token: str) -> LabelCheck:
+    """Decide whether a token is a genuine, current label of this system."""
+    try:
+        parts = token_read(token)
+    except MalformedToken:
+        return LabelCheck(ScanResult.MALFORMED)
+    key = SigningKey.objects.filter(key_id=parts.key_id).first()
+    if key is None:
+        return LabelCheck(ScanResult.UNKNOWN_KEY, parts)
+    if not signature_valid(parts, public_key_load(key.public_key)):
+        return LabelCheck(ScanResult.FORGED, parts)
+    label = (
+        Label.objects.filter(serial=parts.serial)
+        .select_related("point__group__customer", "point__access_point", "point__area")
+        .first()
+    )
+    if label is None or label.key_id != key.pk:
+        return LabelCheck(ScanResult.UNKNOWN, parts)
+    if label.account_number != parts.account_number:
+        return LabelCheck(ScanResult.FORGED, parts)
+    if label.voided_at is not None:
+        return LabelCheck(ScanResult.VOIDED, parts, label)
+    return LabelCheck(ScanResult.VALID, parts, label)
+
+
+def scan_url(token: str) -> str:
+    return settings.REFMETER_LABEL_BASE_URL.rstrip("/") + "/s/" + token
+
+
+@dataclass(frozen=True)
+class ScanView:
+    """What the scan page shows. Personal data is filled in only for staff of the point's units."""
+
+    valid: bool
+    result: str
+    reason: str
+    serial: int | None
+    account_number: str
+    name: str = ""
+    device_address: str = ""
+    access_point: str = ""
+    area: str = ""
+    customer: str = ""
+    base_account_number: str = ""
+    group_multiplier: int | None = None
+    status: str = ""
+    installed: bool = False
+    point_id: int | None = None
+    personal: dict[str, str] = field(default_factory=dict)
+    full_view: bool = False
+
+
+def scan_view(*, check: LabelCheck, user: Any, today: dt.date) -> ScanView:
+    serial = check.parts.serial if check.parts else None
+    account = check.parts.account_number if check.parts else ""
+    if not check.valid or check.label is None:
+        return ScanView(False, check.result, check.reason, serial, account)
+    label = check.label
+    point = (
+        label.point
+        or Point.objects.filter(account_number=label.account_number)
+        .select_related("group__customer", "access_point", "area", "group__unit")
+        .first()
+    )
+    if point is None:
+        # Printed before connection: the point enters the registry at installation entry.
+        return ScanView(
+            valid=True,
+            result=check.result,
+            reason=_("标签有效；该点位尚未完成安装信息录入（接电）。"),
+            serial=serial,
+            account_number=account,
+            name=label.name,
+            device_address=label.short_address,
+        )
+    group = point.group
+    customer = group.customer
+    base = (
+        Point.objects.filter(group=group, kind=PointKind.BASE)
+        .values_list("account_number", flat=True)
+        .first()
+    )
+    authenticated = bool(getattr(user, "is_authenticated", False))
+    full = authenticated and unit_is_visible(user=user, unit=group.unit)
+    personal = (
+        {
+            _("客户联系电话"): customer.phone,
+            _("证件号码"): customer.registration_number,
+            _("经办人"): f"{customer.handler_name} {customer.handler_phone}".strip(),
+            _(
+                "停电联系人"
+            ): f"{customer.outage_contact_name} {customer.outage_contact_phone}".strip(),
+            _("短信号码"): customer.sms_number,
+        }
+        if full
+        else {}
+    )
+    return ScanView(
+        valid=True,
+        result=check.result,
+        reason="",
+        serial=serial,
+        account_number=point.account_number,
+        name=point.name,
+        device_address=point.device_address,
+        access_point=(
+            f"{point.access_point.number} {point.access_point.name}" if point.access_point else ""
+        ),
+        area=f"{point.area.number} {point.area.name}" if point.area else "",
+        customer=customer.name,
+        base_account_number=base or "",
+        group_multiplier=group_multiplier_on(group_id=group.pk, on_date=today),
+        status=point.get_status_display(),
+        installed=True,
+        point_id=point.pk,
+        personal=personal,
+        full_view=full,
+    )
+
+
+@dataclass(frozen=True)
+class ScanLine:
+    scanned_at: dt.datetime
+    serial: int | None
+    result: str
+    result_label: str
+    user: str
+
+
+def point_scans(*, user: User, point_id: int, limit: int = 200) -> list[ScanLine]:
+    point = Point.objects.filter(
+        unit_scope(user=user, unit_field="group__unit"), pk=point_id
+    ).first()
+    if point is None:
+        raise RecordNotVisible(_("未找到该用电点，或它不属于您所在单位及下属单位。"))
+    scans = ScanLog.objects.filter(account_number=point.account_number).select_related("user")
+    return [
+        ScanLine(
+            scanned_at=scan.scanned_at,
+            serial=scan.serial,
+            result=scan.result,
+            result_label=scan.get_result_display(),
+            user=(scan.user.get_full_name() or scan.user.get_username()) if scan.user else "",
+        )
+        for scan in scans[:limit]
+    ]
+
+
+def public_keys() -> list[dict[str, Any]]:
+    return [
+        {
+            "key_id": key.key_id,
+            "algorithm": "Ed25519",
+            "public_key": key.public_key,
+            "created_at": key.created_at,
+            "retired_at": key.retired_at,
+        }
+        for key in SigningKey.objects.order_by("key_id")
+    ]
+
+
+# ---------------------------------------------------------------- what to print
+
+
+@dataclass(frozen=True)
+class LabelTarget:
+    account_number: str
+    name: str
+    short_address: str
+    point_id: int | None = None
+
+
+def _point_targets(points: Any) -> list[LabelTarget]:
+    return [
+        LabelTarget(
+            account_number=point.account_number,
+            name=point.name,
+            short_address=point.device_address,
+            point_id=point.pk,
+        )
+        for point in points.order_by("kind", "account_number")
+    ]
+
+
+def targets_for_group(*, user: User | None, group_id: int) -> list[LabelTarget]:
+    points = Point.objects.filter(group_id=group_id).exclude(status="cancelled")
+    if user is not None:
+        points = points.filter(unit_scope(user=user, unit_field="group__unit"))
+        if not points.exists() and not Point.objects.filter(group_id=group_id).exists():
+            raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
+    return _point_targets(points)
+
+
+def targets_for_points(*, user: User, point_ids: list[int]) -> list[LabelTarget]:
+    points = Point.objects.filter(
+        unit_scope(user=user, unit_field="group__unit"), pk__in=point_ids
+    ).exclude(status="cancelled")
+    if points.count() != len(set(point_ids)):
+        raise RecordNotVisible(_("有的用电点不存在、已取消，或不属于您所在单位及下属单位。"))
+    return _point_targets(points)
+
+
+def targets_for_order(*, user: User, order_id: int) -> list[LabelTarget]:
+    """Labels for a work order's new and changed points, printed before going out to connect."""
+    from refmeter.workorders.models import LineAction, WorkOrderLine
+    from refmeter.workorders.selectors import order_get
+
+    order = order_get(user=user, order_id=order_id)
+    lines = WorkOrderLine.objects.filter(order=order).exclude(action=LineAction.CANCEL)
+    missing = lines.filter(account_number="").count()
+    if missing:
+        raise RecordNotVisible(_("还有点位没有户号：请先在勘察环节生成户号。"))
+    existing = dict(
+        Point.objects.filter(account_number__in=lines.values("account_number")).values_list(
+            "account_number", "pk"
+        )
+    )
+    return [
+        LabelTarget(
+            account_number=line.account_number,
+            name=line.name,
+            short_address=line.device_address,
+            point_id=existing.get(line.account_number),
+        )
+        for line in lines.order_by("line_number")
+    ]
+
+
+def base_account_of_group(*, group_id: int) -> str:
+    return (
+        Point.objects.filter(group_id=group_id, kind=PointKind.BASE)
+        .values_list("account_number", flat=True)
+        .first()
+        or ""
+    )

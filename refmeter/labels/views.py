@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_POST
+
+from refmeter.common.jobs import job_create
+from refmeter.inspections.models import Finding
+from refmeter.inspections.selectors import point_inspections
+from refmeter.inspections.services import (
+    UnableToRecordInspection,
+    inspection_result_record,
+    may_inspect,
+)
+from refmeter.labels.layouts import DEFAULT_LAYOUT, UnknownLayout, layout_get, layout_names
+from refmeter.labels.selectors import scan_view
+from refmeter.labels.services import scan_record
+from refmeter.labels.tasks import LABEL_PRINT, label_print_task, label_targets
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.registry.selectors import RecordNotVisible
+from refmeter.workorders.selectors import OrderNotVisible
+
+SOURCES = {"group": _lazy("群组"), "order": _lazy("工单"), "points": _lazy("选定的用电点")}
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _ids(request: HttpRequest) -> list[int]:
+    raw = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
+    try:
+        return [int(value) for value in raw]
+    except ValueError:
+        return []
+
+
+@login_required
+def print_labels(request: HttpRequest) -> HttpResponse:
+    """Choose a layout for the labels of a group, a work order or some points; print as a job."""
+    source = (request.POST if request.method == "POST" else request.GET).get("source", "group")
+    ids = _ids(request)
+    if source not in SOURCES or not ids:
+        return render(
+            request, "refusal.html", {"message": _("请指定要打印标签的对象。")}, status=400
+        )
+    user = _user(request)
+    try:
+        targets = label_targets(user=user, source=source, ids=ids)
+    except (RecordNotVisible, OrderNotVisible) as refusal:
+        return render(request, "refusal.html", {"message": str(refusal)}, status=404)
+    error = ""
+    if request.method == "POST":
+        layout = request.POST.get("layout", DEFAULT_LAYOUT)
+        try:
+            layout_get(layout)
+        except UnknownLayout as unknown:
+            error = str(unknown)
+        else:
+            job = job_create(
+                kind=LABEL_PRINT,
+                created_by=user,
+                parameters={
+                    "source": source,
+                    "ids": ids,
+                    "layout": layout,
+                    "batch": f"{source}:{','.join(map(str, ids))}"[:64],
+                    "file_name": _("%(count)d 张标签") % {"count": len(targets)},
+                },
+                now=timezone.now(),
+            )
+            label_print_task.enqueue(job.pk)
+            return redirect("jobs:detail", job_id=job.pk)
+    return render(
+        request,
+        "labels/print.html",
+        {
+            "source": source,
+            "source_label": SOURCES[source],
+            "ids": ids,
+            "targets": targets[:20],
+            "count": len(targets),
+            "layouts": layout_names(),
+            "default_layout": DEFAULT_LAYOUT,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+def _client_address(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def scan(request: HttpRequest, token: str) -> HttpResponse:
+    """The page a phone opens from the QR code. No login needed; personal data only for staff."""
+    user = request.user
+    check = scan_record(
+        token=token, user=user, now=timezone.now(), remote_address=_client_address(request)
+    )
+    view = scan_view(check=check, user=user, today=timezone.localdate())
+    inspector = bool(user.is_authenticated and may_inspect(user=_user(request)) and view.full_view)
+    return render(
+        request,
+        "labels/scan.html",
+        {
+            "view": view,
+            "token": token,
+            "may_inspect": inspector,
+            "findings": Finding.choices,
+            "inspections": point_inspections(point_id=view.point_id)
+            if inspector and view.point_id
+            else [],
+        },
+        status=200 if view.valid else 410 if check.result == "voided" else 404,
+    )
+
+
+@login_required
+@require_POST
+def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
+    from django.contrib import messages
+
+    from refmeter.labels.selectors import label_check
+
+    check = label_check(token)
+    view = scan_view(check=check, user=request.user, today=timezone.localdate())
+    if not view.valid or view.point_id is None:
+        return render(request, "refusal.html", {"message": view.reason}, status=404)
+    try:
+        inspection_result_record(
+            actor=_user(request),
+            point_id=view.point_id,
+            finding=request.POST.get("finding", ""),
+            note=request.POST.get("note", ""),
+            now=timezone.now(),
+            label_serial=view.serial,
+        )
+    except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("检查结果已记录。"))
+    return redirect("labels:scan", token=token)
