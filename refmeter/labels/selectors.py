@@ -20,7 +20,7 @@ from refmeter.labels.tokens import (
 )
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
-from refmeter.registry.models import Point, PointKind
+from refmeter.registry.models import Group, Point, PointKind
 from refmeter.registry.selectors import RecordNotVisible, group_multiplier_on
 
 REASONS = {
@@ -233,12 +233,9 @@ def _point_targets(points: Any) -> list[LabelTarget]:
 
 
 def targets_for_group(*, user: User | None, group_id: int) -> list[LabelTarget]:
-    points = Point.objects.filter(group_id=group_id).exclude(status="cancelled")
-    if user is not None:
-        points = points.filter(unit_scope(user=user, unit_field="group__unit"))
-        if not points.exists() and not Point.objects.filter(group_id=group_id).exists():
-            raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
-    return _point_targets(points)
+    if user is not None and not Group.objects.filter(unit_scope(user=user), pk=group_id).exists():
+        raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
+    return _point_targets(Point.objects.filter(group_id=group_id).exclude(status="cancelled"))
 
 
 def targets_for_points(*, user: User, point_ids: list[int]) -> list[LabelTarget]:

@@ -296,3 +296,54 @@ class TestApiAndCommandLine:
                          "--layout", "a5-9x9", stdout=io.StringIO())  # fmt: skip
 
         assert "没有名为“a5-9x9”的标签版式" in str(refusal.value)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestPrintingFromThePages:
+    def test_printing_a_groups_labels_runs_as_a_job_whose_pdf_decodes(self, client, city):
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        from refmeter.common.models import Job, JobStatus
+
+        group = factories.group(
+            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=4
+        )
+        client.force_login(city.south_clerk)
+
+        form = client.get(reverse("labels:print"), {"source": "group", "id": group.pk})
+        response = client.post(
+            reverse("labels:print"), {"source": "group", "id": group.pk, "layout": "a4-2x7"}
+        )
+        Worker(
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test",
+            excluded_queue_names=[],
+        ).run()
+        job = Job.objects.get()
+        page = client.get(response["Location"]).content.decode()
+        pdf = client.get(reverse("jobs:file", args=[job.pk]))
+
+        assert "共 5 张" in form.content.decode()
+        assert job.status == JobStatus.SUCCEEDED and job.result["labels"] == 5
+        assert "已生成 5 张标签" in page
+        pdf_bytes = b"".join(pdf.streaming_content)
+        decoded = decode_pdf(pdf_bytes, layout_get("a4-2x7"))
+        assert sorted(token_read(url).account_number for url in decoded) == sorted(
+            group.points.values_list("account_number", flat=True)
+        )
+
+    def test_another_units_group_cannot_be_printed(self, client, city):
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
+        client.force_login(city.north_clerk)
+
+        response = client.post(
+            reverse("labels:print"), {"source": "group", "id": group.pk, "layout": "a4-3x8"}
+        )
+
+        assert response.status_code == 404
+        assert Label.objects.count() == 0
