@@ -129,3 +129,24 @@ def group(
 
 def now() -> dt.datetime:
     return timezone.now()
+
+
+def readings(group, start: dt.date, forward: list, *, reverse=None, registers=None) -> None:
+    """Daily frozen readings of a group's meter from ``start``: one value a day."""
+    from refmeter.readings.models import MeterReading
+
+    MeterReading.objects.bulk_create(
+        MeterReading(
+            group=group,
+            meter_asset_number=group.meter_asset_number,
+            reading_date=start + dt.timedelta(days=index),
+            forward_total=Decimal(str(value)),
+            reverse_total=Decimal(str(reverse[index] if reverse else 0)),
+            **(
+                {key: Decimal(str(values[index])) for key, values in registers.items()}
+                if registers
+                else {}
+            ),
+        )
+        for index, value in enumerate(forward)
+    )

@@ -1,0 +1,1 @@
+"""Catching failing reference meters: detection rules, anomaly cases, contact sheets."""

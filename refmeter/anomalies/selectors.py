@@ -1,0 +1,300 @@
+"""Detection as set-based SQL over all reference meters, and reads of cases and sheets.
+
+One query per rule computes, for every meter, the last day in the window on which the
+rule's condition held and the last day it did not. Whether a condition has persisted
+N days (or been gone N days) follows from those two dates; nothing loops over readings
+in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from refmeter.anomalies.models import (
+    RULE_DEFAULTS,
+    AnomalyCase,
+    AnomalyKind,
+    AnomalyRule,
+    ContactSheet,
+)
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
+from refmeter.organisations.selectors import unit_scope
+
+WINDOW_DAYS = 400
+MINIMUM_AVERAGE_KWH = Decimal("0.2")
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    enabled: bool
+    raise_after_days: int
+    clear_after_days: int
+    threshold: Decimal
+
+
+def rules() -> dict[str, Rule]:
+    """The rules in force: the administrator's tuning over the defaults."""
+    tuned = {rule.kind: rule for rule in AnomalyRule.objects.all()}
+    found = {}
+    for kind, (raise_after, clear_after, threshold) in RULE_DEFAULTS.items():
+        rule = tuned.get(kind)
+        found[kind] = Rule(
+            kind=kind,
+            enabled=rule.enabled if rule else True,
+            raise_after_days=rule.raise_after_days if rule else raise_after,
+            clear_after_days=rule.clear_after_days if rule else clear_after,
+            threshold=rule.threshold if rule else threshold,
+        )
+    return found
+
+
+# condition, the rows on which it can be judged, and the figure kept as evidence
+CONDITIONS: dict[str, tuple[str, str, str]] = {
+    AnomalyKind.STOPPED: ("fwd = prev_fwd AND fwd > 0", "prev_fwd IS NOT NULL", "energy"),
+    AnomalyKind.ZERO: ("fwd = 0", "1 = 1", "fwd"),
+    AnomalyKind.REVERSE: (
+        "rev - prev_rev > %(threshold)s",
+        "prev_rev IS NOT NULL",
+        "rev - prev_rev",
+    ),
+    AnomalyKind.GOING_DOWN: (
+        "prev_fwd - fwd > %(threshold)s",
+        "prev_fwd IS NOT NULL",
+        "fwd - prev_fwd",
+    ),
+    AnomalyKind.RUNNING_FAST: (
+        "energy * ct_ratio > rated_watts * 24 / 1000 * %(threshold)s",
+        "energy IS NOT NULL",
+        "energy * ct_ratio",
+    ),
+    AnomalyKind.UNBALANCED: (
+        "ABS(sharp + peak + flat + valley - fwd) > %(threshold)s",
+        "sharp IS NOT NULL AND peak IS NOT NULL AND flat IS NOT NULL AND valley IS NOT NULL",
+        "sharp + peak + flat + valley - fwd",
+    ),
+    AnomalyKind.SUDDEN_SELF: (
+        "(energy > own_avg * %(threshold)s OR energy * %(threshold)s < own_avg)",
+        "energy IS NOT NULL AND own_avg IS NOT NULL AND own_avg > %(minimum)s",
+        "energy",
+    ),
+    AnomalyKind.SUDDEN_PEERS: (
+        "(energy * ct_ratio > peer_avg * %(threshold)s "
+        "OR energy * ct_ratio * %(threshold)s < peer_avg)",
+        "energy IS NOT NULL AND peer_avg IS NOT NULL AND peer_avg > %(minimum)s",
+        "energy * ct_ratio",
+    ),
+}
+
+
+def _sql_days_between(later: str, earlier: str) -> str:
+    if connection.vendor == "sqlite":
+        return f"(julianday({later}) - julianday({earlier}))"
+    return f"({later} - {earlier})"
+
+
+def _sql_date_parameter(name: str) -> str:
+    return f"%({name})s" if connection.vendor == "sqlite" else f"CAST(%({name})s AS date)"
+
+
+def _readings_query(kind: str) -> str:
+    condition, evaluable, figure = CONDITIONS[kind]
+    as_of = _sql_date_parameter("as_of")
+    return f"""
+WITH base AS (
+  SELECT m.group_id, m.meter_asset_number AS meter, m.reading_date AS day,
+         m.forward_total AS fwd, m.reverse_total AS rev,
+         m.sharp, m.peak, m.flat, m.valley,
+         LAG(m.forward_total) OVER w AS prev_fwd,
+         LAG(m.reverse_total) OVER w AS prev_rev,
+         LAG(m.reading_date) OVER w AS prev_day
+  FROM readings_meterreading m
+  WHERE m.reading_date >= {_sql_date_parameter("start")} AND m.reading_date <= {as_of}
+  WINDOW w AS (PARTITION BY m.meter_asset_number ORDER BY m.reading_date)
+), daily AS (
+  SELECT b.*, g.ct_ratio, g.device_type_id, d.rated_watts,
+         CASE WHEN b.prev_fwd IS NULL THEN NULL
+              ELSE (b.fwd - b.prev_fwd) / {_sql_days_between("b.day", "b.prev_day")} END AS energy
+  FROM base b
+  JOIN registry_group g ON g.id = b.group_id AND g.status = 'running'
+  JOIN registry_devicetype d ON d.id = g.device_type_id
+), stats AS (
+  SELECT daily.*,
+         AVG(energy) OVER (PARTITION BY meter ORDER BY day
+                           ROWS BETWEEN 30 PRECEDING AND 1 PRECEDING) AS own_avg,
+         -- the other meters of the device type that day, so an outlier does not raise its own bar
+         (SUM(energy * ct_ratio) OVER peers - energy * ct_ratio)
+           / NULLIF(COUNT(energy) OVER peers - 1, 0) AS peer_avg
+  FROM daily
+  WINDOW peers AS (PARTITION BY device_type_id, day)
+)
+SELECT group_id, meter,
+       MAX(CASE WHEN {condition} THEN day END) AS last_true,
+       MAX(CASE WHEN NOT ({condition}) THEN day END) AS last_false,
+       MIN(day) AS first_day,
+       MAX(CASE WHEN day = {as_of} THEN fwd END) AS forward_now,
+       MAX(CASE WHEN day = {as_of} THEN {figure} END) AS figure_now
+FROM stats
+WHERE day >= {_sql_date_parameter("evaluate_from")} AND {evaluable}
+GROUP BY group_id, meter
+"""
+
+
+def _missing_query() -> str:
+    if connection.vendor == "sqlite":
+        start, step = "%(evaluate_from)s", "date(day, '+1 day')"
+    else:
+        start, step = "CAST(%(evaluate_from)s AS date)", "day + 1"
+    as_of = _sql_date_parameter("as_of")
+    return f"""
+WITH RECURSIVE days(day) AS (
+  SELECT {start} UNION ALL SELECT {step} FROM days WHERE day < {as_of}
+)
+SELECT g.id, g.meter_asset_number,
+       MAX(CASE WHEN m.id IS NULL THEN days.day END) AS last_true,
+       MAX(CASE WHEN m.id IS NOT NULL THEN days.day END) AS last_false,
+       MIN(days.day) AS first_day,
+       NULL AS forward_now, NULL AS figure_now
+FROM registry_group g
+CROSS JOIN days
+LEFT JOIN readings_meterreading m
+       ON m.meter_asset_number = g.meter_asset_number AND m.reading_date = days.day
+WHERE g.status = 'running' AND g.created_date <= days.day
+GROUP BY g.id, g.meter_asset_number
+"""
+
+
+@dataclass(frozen=True)
+class MeterState:
+    group_id: int
+    meter: str
+    last_true: dt.date | None
+    last_false: dt.date | None
+    first_day: dt.date | None
+    forward_now: Any
+    figure_now: Any
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def meter_states(*, kind: str, rule: Rule, as_of: dt.date) -> list[MeterState]:
+    """For every reference meter: when the rule's condition last held and last did not."""
+    parameters: dict[str, Any] = {
+        "as_of": as_of,
+        "start": as_of - dt.timedelta(days=WINDOW_DAYS + 31),
+        "evaluate_from": as_of - dt.timedelta(days=WINDOW_DAYS),
+        "threshold": rule.threshold,
+        "minimum": MINIMUM_AVERAGE_KWH,
+    }
+    if connection.vendor == "sqlite":
+        # SQLite compares any number as smaller than any text: send numbers, not strings.
+        parameters.update(threshold=float(rule.threshold), minimum=float(MINIMUM_AVERAGE_KWH))
+    query = _missing_query() if kind == AnomalyKind.MISSING else _readings_query(kind)
+    with connection.cursor() as cursor:
+        cursor.execute(query, parameters)
+        rows = cursor.fetchall()
+    return [
+        MeterState(
+            group_id=row[0],
+            meter=row[1],
+            last_true=_as_date(row[2]),
+            last_false=_as_date(row[3]),
+            first_day=_as_date(row[4]),
+            forward_now=row[5],
+            figure_now=row[6],
+        )
+        for row in rows
+    ]
+
+
+# ---------------------------------------------------------------- cases and sheets
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: int
+    group_id: int
+    meter_asset_number: str
+    base_account_number: str
+    customer_name: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    condition_since: dt.date
+    raised_on: dt.date
+    age_days: int
+    evidence: dict[str, Any]
+    sheet_number: str
+    sheet_answered: bool
+    cause_label: str
+
+
+def visible_cases(*, user: User) -> QuerySet[AnomalyCase]:
+    require(user=user, action=Action.VIEW_REGISTRY)
+    return AnomalyCase.objects.filter(unit_scope(user=user, unit_field="group__unit"))
+
+
+def case_rows(*, cases: Any, today: dt.date) -> list[CaseRow]:
+    from refmeter.registry.models import Point, PointKind
+
+    case_list = list(
+        AnomalyCase.objects.filter(pk__in=[case.pk for case in cases]).select_related(
+            "group__customer"
+        )
+    )
+    by_id = {case.pk: case for case in case_list}
+    sheets = {
+        sheet.case_id: sheet for sheet in ContactSheet.objects.filter(case_id__in=list(by_id))
+    }
+    bases = dict(
+        Point.objects.filter(
+            group_id__in={case.group_id for case in case_list}, kind=PointKind.BASE
+        ).values_list("group_id", "account_number")
+    )
+    rows = []
+    for case in cases:
+        loaded = by_id[case.pk]
+        sheet = sheets.get(loaded.pk)
+        rows.append(
+            CaseRow(
+                case_id=loaded.pk,
+                group_id=loaded.group_id,
+                meter_asset_number=loaded.meter_asset_number,
+                base_account_number=bases.get(loaded.group_id, ""),
+                customer_name=loaded.group.customer.name,
+                kind=loaded.kind,
+                kind_label=loaded.get_kind_display(),
+                status=loaded.status,
+                status_label=loaded.get_status_display(),
+                condition_since=loaded.condition_since,
+                raised_on=loaded.raised_on,
+                age_days=(today - loaded.raised_on).days,
+                evidence=loaded.evidence,
+                sheet_number=sheet.number if sheet else "",
+                sheet_answered=bool(sheet and sheet.answered_at),
+                cause_label=loaded.get_cause_display() if loaded.cause else "",
+            )
+        )
+    return rows
+
+
+def case_get(*, user: User, case_id: int) -> AnomalyCase:
+    case = visible_cases(user=user).select_related("group").filter(pk=case_id).first()
+    if case is None:
+        from refmeter.registry.selectors import RecordNotVisible
+
+        raise RecordNotVisible(_("未找到该异常，或它不属于您所在单位及下属单位。"))
+    return case

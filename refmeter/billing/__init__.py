@@ -1,0 +1,1 @@
+"""Tariffs, monthly billing runs over point-days, final bills, and back-billing."""

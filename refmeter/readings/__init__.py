@@ -1,0 +1,1 @@
+"""Daily frozen register readings of the reference meters, from the data-collection system."""

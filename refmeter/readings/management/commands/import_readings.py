@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from refmeter.common.spreadsheets import UnreadableSpreadsheet
+from refmeter.organisations.models import User
+from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
+
+
+class Command(BaseCommand):
+    help = "Import daily frozen readings (CSV or xlsx): all rows or none."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--user", help="import as this user (only their units' meters)")
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CommandError(f"无法读取 {path}：{error.strerror}") from error
+        actor = None
+        if options["user"]:
+            actor = User.objects.select_related("unit").filter(username=options["user"]).first()
+            if actor is None:
+                raise CommandError(f"用户 {options['user']} 不存在。")
+
+        def progress(done: int, message: str) -> None:
+            sys.stderr.write(f"\r{message} {done}".ljust(50))
+            sys.stderr.flush()
+
+        try:
+            result = readings_import(
+                actor=actor,
+                rows=rows_from_file(data, path.name),
+                file_name=path.name,
+                today=timezone.localdate(),
+                now=timezone.now(),
+                progress=progress,
+            )
+        except (UnableToImportReadings, UnreadableSpreadsheet) as error:
+            sys.stderr.write("\n")
+            problems = getattr(error, "problems", None) or [str(error)]
+            if options["format"] == "json":
+                self.stdout.write(json.dumps({"errors": problems}, ensure_ascii=False))
+            raise CommandError("未导入，问题如下：\n" + "\n".join(problems)) from error
+        sys.stderr.write("\n")
+        if options["format"] == "json":
+            self.stdout.write(json.dumps(result.as_dict()))
+        else:
+            self.stdout.write(
+                f"已导入 {result.rows} 行：新增 {result.created}，更正 {result.corrected}，"
+                f"未变 {result.unchanged}。"
+            )
