@@ -105,9 +105,19 @@ def _sql_date_parameter(name: str) -> str:
     return f"%({name})s" if connection.vendor == "sqlite" else f"CAST(%({name})s AS date)"
 
 
-def _readings_query(kind: str) -> str:
-    condition, evaluable, figure = CONDITIONS[kind]
+def _readings_query(kinds: list[str]) -> str:
+    """One pass over the readings window for all reading-based rules at once."""
     as_of = _sql_date_parameter("as_of")
+    columns = []
+    for kind in kinds:
+        condition, evaluable, figure = CONDITIONS[kind]
+        condition = condition.replace("%(threshold)s", f"%(threshold_{kind})s")
+        columns.append(
+            f"MAX(CASE WHEN ({evaluable}) AND ({condition}) THEN day END) AS true_{kind}, "
+            f"MAX(CASE WHEN ({evaluable}) AND NOT ({condition}) THEN day END) AS false_{kind}, "
+            f"MIN(CASE WHEN ({evaluable}) THEN day END) AS first_{kind}, "
+            f"MAX(CASE WHEN day = {as_of} AND ({evaluable}) THEN {figure} END) AS figure_{kind}"
+        )
     return f"""
 WITH base AS (
   SELECT m.group_id, m.meter_asset_number AS meter, m.reading_date AS day,
@@ -136,14 +146,10 @@ WITH base AS (
   FROM daily
   WINDOW peers AS (PARTITION BY device_type_id, day)
 )
-SELECT group_id, meter,
-       MAX(CASE WHEN {condition} THEN day END) AS last_true,
-       MAX(CASE WHEN NOT ({condition}) THEN day END) AS last_false,
-       MIN(day) AS first_day,
-       MAX(CASE WHEN day = {as_of} THEN fwd END) AS forward_now,
-       MAX(CASE WHEN day = {as_of} THEN {figure} END) AS figure_now
+SELECT group_id, meter, MAX(CASE WHEN day = {as_of} THEN fwd END) AS forward_now,
+       {", ".join(columns)}
 FROM stats
-WHERE day >= {_sql_date_parameter("evaluate_from")} AND {evaluable}
+WHERE day >= {_sql_date_parameter("evaluate_from")}
 GROUP BY group_id, meter
 """
 
@@ -189,34 +195,53 @@ def _as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def meter_states(*, kind: str, rule: Rule, as_of: dt.date) -> list[MeterState]:
-    """For every reference meter: when the rule's condition last held and last did not."""
+def meter_states(*, rules_in_force: dict[str, Rule], as_of: dt.date) -> dict[str, list[MeterState]]:
+    """For every enabled rule and every reference meter: when the condition last held and
+    last did not, in the window before ``as_of``."""
     parameters: dict[str, Any] = {
         "as_of": as_of,
         "start": as_of - dt.timedelta(days=WINDOW_DAYS + 31),
         "evaluate_from": as_of - dt.timedelta(days=WINDOW_DAYS),
-        "threshold": rule.threshold,
         "minimum": MINIMUM_AVERAGE_KWH,
     }
+    kinds = [kind for kind, rule in rules_in_force.items() if rule.enabled and kind in CONDITIONS]
+    for kind in kinds:
+        parameters[f"threshold_{kind}"] = rules_in_force[kind].threshold
     if connection.vendor == "sqlite":
         # SQLite compares any number as smaller than any text: send numbers, not strings.
-        parameters.update(threshold=float(rule.threshold), minimum=float(MINIMUM_AVERAGE_KWH))
-    query = _missing_query() if kind == AnomalyKind.MISSING else _readings_query(kind)
+        parameters = {
+            key: float(value) if isinstance(value, Decimal) else value
+            for key, value in parameters.items()
+        }
+    states: dict[str, list[MeterState]] = {kind: [] for kind in kinds}
     with connection.cursor() as cursor:
-        cursor.execute(query, parameters)
-        rows = cursor.fetchall()
-    return [
-        MeterState(
-            group_id=row[0],
-            meter=row[1],
-            last_true=_as_date(row[2]),
-            last_false=_as_date(row[3]),
-            first_day=_as_date(row[4]),
-            forward_now=row[5],
-            figure_now=row[6],
-        )
-        for row in rows
-    ]
+        if kinds:
+            cursor.execute(_readings_query(kinds), parameters)
+            for row in cursor.fetchall():
+                group_id, meter, forward_now = row[0], row[1], row[2]
+                for index, kind in enumerate(kinds):
+                    last_true, last_false, first, figure = row[3 + 4 * index : 7 + 4 * index]
+                    if first is None:
+                        continue
+                    states[kind].append(
+                        MeterState(
+                            group_id=group_id,
+                            meter=meter,
+                            last_true=_as_date(last_true),
+                            last_false=_as_date(last_false),
+                            first_day=_as_date(first),
+                            forward_now=forward_now,
+                            figure_now=figure,
+                        )
+                    )
+        if rules_in_force[AnomalyKind.MISSING].enabled:
+            cursor.execute(_missing_query(), parameters)
+            states[AnomalyKind.MISSING] = [
+                MeterState(row[0], row[1], _as_date(row[2]), _as_date(row[3]),
+                           _as_date(row[4]), None, None)
+                for row in cursor.fetchall()
+            ]  # fmt: skip
+    return states
 
 
 # ---------------------------------------------------------------- cases and sheets

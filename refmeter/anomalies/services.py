@@ -67,11 +67,12 @@ def anomalies_scan(
 ) -> ScanResult:
     """Evaluate every enabled rule over every reference meter as of a day."""
     result = ScanResult(as_of=as_of)
-    for kind, rule in rules().items():
-        if not rule.enabled:
-            continue
+    rules_in_force = rules()
+    progress("readings")
+    all_states = meter_states(rules_in_force=rules_in_force, as_of=as_of)
+    for kind, states in all_states.items():
+        rule = rules_in_force[kind]
         progress(kind)
-        states = meter_states(kind=kind, rule=rule, as_of=as_of)
         open_cases = {
             case.meter_asset_number: case
             for case in AnomalyCase.objects.filter(kind=kind, status=CaseStatus.OPEN)

@@ -225,6 +225,15 @@ def load_demo(
             progress(f"{customer_spec.short}：{sum(customer_spec.points.values())} 个用电点")
         _demo_work_orders(admin=admin, today=today, now=now, nearby=nearby_by_unit["3350101"])
         progress("在途工单已创建")
+        readings = _demo_readings(rng=rng, today=today)
+        progress(f"近 24 个月日冻结读数 {readings} 条（含注入的故障）")
+    from refmeter.anomalies.services import anomalies_scan
+
+    # Scan the last half year fortnightly, as the nightly scan would have, so the demo has
+    # a history of cases raised and cleared.
+    for weeks_ago in range(26, -1, -2):
+        anomalies_scan(as_of=today - dt.timedelta(days=7 * weeks_ago), now=now)
+    progress("近半年的异常扫描已运行")
     return DemoSummary(
         units=len(units),
         users=len(users),
@@ -458,3 +467,97 @@ def _demo_work_orders(*, admin: User, today: dt.date, now: dt.datetime, nearby: 
     orders.order_step_complete(actor=admin, order_id=late.pk, now=now)
     orders.installation_dates_set(actor=admin, order_id=late.pk, all_lines=connected, now=now)
     orders.order_step_complete(actor=admin, order_id=late.pk, now=now)
+
+
+DEMO_FAULTS = {
+    # group index (in creation order) -> the fault the demo shows
+    25: "stopped",  # the source's first case: stuck at 1149.24
+    45: "zero_after_reverse",  # the source's second case: reversed, then reading 0
+    30: "running_fast",
+    10: "unbalanced",  # a China Telecom group, billed on time-of-use registers
+    50: "sudden",
+    60: "missing",
+    70: "going_down",
+}
+
+
+def _demo_readings(*, rng: random.Random, today: dt.date) -> int:
+    """Daily frozen readings for every reference meter over the last 24 months."""
+    from decimal import Decimal
+
+    from refmeter.billing.services import tariff_create
+    from refmeter.readings.models import MeterReading
+
+    tariff_create(code="LV-NONRES", name="一般工商业单一制", effective_from=dt.date(2010, 1, 1),
+                  price=Decimal("0.6580"))  # fmt: skip
+    tariff_create(
+        code="LV-NONRES-TOU", name="一般工商业分时", effective_from=dt.date(2010, 1, 1),
+        time_of_use={"sharp": Decimal("1.1020"), "peak": Decimal("0.9510"),
+                     "flat": Decimal("0.6580"), "valley": Decimal("0.3200")},
+    )  # fmt: skip
+    start = today - dt.timedelta(days=730)
+    rows: list[MeterReading] = []
+    groups = list(Group.objects.select_related("device_type", "customer").order_by("pk"))
+    telecom = CUSTOMERS[0].name
+    for index, group in enumerate(groups):
+        tou = group.customer.name == telecom
+        if tou:
+            group.tariff_code = "LV-NONRES-TOU"
+            group.save(update_fields=["tariff_code"])
+        rated = (
+            float(group.device_type.rated_watts)
+            * float(group.device_type.daily_operating_hours)
+            / 1000
+        )
+        load = rng.uniform(0.35, 0.7)
+        fault = DEMO_FAULTS.get(index)
+        value = Decimal(str(round(rng.uniform(200, 5000), 2)))
+        reverse = Decimal(0)
+        registers = [value * Decimal(share) for share in ("0.1", "0.3", "0.4", "0.2")]
+        days = 730
+        for offset in range(days + 1):
+            day = start + dt.timedelta(days=offset)
+            if day < group.created_date:
+                continue
+            left = days - offset
+            daily = Decimal(str(round(rated * load * rng.uniform(0.9, 1.1), 2)))
+            if fault == "stopped" and left <= 300:
+                daily = Decimal(0)
+                if left == 300:
+                    value = Decimal("1149.24")
+                    registers = [value * Decimal(share) for share in ("0.1", "0.3", "0.4", "0.2")]
+            if fault == "zero_after_reverse" and left <= 200:
+                if left > 190:
+                    reverse += Decimal("0.80")
+                else:
+                    value, daily = Decimal(0), Decimal(0)
+                    registers = [Decimal(0)] * 4
+            if fault == "running_fast" and left <= 12:
+                daily = Decimal(str(round(rated * 3, 2)))
+            if fault == "sudden" and left <= 6:
+                daily = daily * 4
+            if fault == "going_down" and 60 <= left <= 70:
+                daily = Decimal("-0.50")
+            if fault == "missing" and left < 4:
+                continue
+            parts = [daily * Decimal(share) for share in ("0.1", "0.3", "0.4", "0.2")]
+            reading = MeterReading(
+                group=group, meter_asset_number=group.meter_asset_number, reading_date=day,
+                forward_total=value.quantize(Decimal("0.01")), reverse_total=reverse,
+            )  # fmt: skip
+            if tou:
+                tou_values = [part.quantize(Decimal("0.01")) for part in registers]
+                tou_values[3] = (
+                    value.quantize(Decimal("0.01"))
+                    - sum(tou_values[:3])
+                    + (Decimal("3.00") if fault == "unbalanced" and left <= 5 else Decimal(0))
+                )
+                reading.sharp, reading.peak, reading.flat, reading.valley = tou_values
+            rows.append(reading)
+            value += daily
+            registers = [register + part for register, part in zip(registers, parts, strict=True)]
+        if len(rows) > 20_000:
+            MeterReading.objects.bulk_create(rows, batch_size=5000)
+            rows = []
+    MeterReading.objects.bulk_create(rows, batch_size=5000)
+    return MeterReading.objects.count()

@@ -5,8 +5,8 @@ import io
 import json
 import subprocess
 import sys
+from decimal import Decimal
 
-import pytest
 from django.core.management import call_command
 from django.db.models import Count, Q
 
@@ -27,25 +27,20 @@ SOURCE_TABLE_1 = {
 }
 
 
-@pytest.fixture
-def demo_city(db):
-    return load_demo(today=TODAY, now=NOW)
-
-
 class TestDemoCity:
-    def test_stats_report_the_source_table_of_7185_points(self, demo_city):
+    def test_the_demo_city_is_the_sources_city_and_it_is_alive(self, db):
+        """Loaded once (it takes a while): the source's table, the rules, the work in
+        progress, the readings and the anomalies it shows."""
+        from refmeter.anomalies.models import AnomalyCase
+        from refmeter.organisations.models import User
+        from refmeter.readings.models import MeterReading
+        from refmeter.workorders.models import Step, WorkOrder
+        from refmeter.workorders.selectors import archive_deadlines
+
+        summary = load_demo(today=TODAY, now=NOW)
         output = io.StringIO()
-
         call_command("stats", "--format", "json", "--as-of", TODAY.isoformat(), stdout=output)
-
         stats = json.loads(output.getvalue())
-        assert stats["total"] == 7185
-        assert {row["customer"]: row["points"] for row in stats["by_customer"]} == SOURCE_TABLE_1
-        assert sum(row["points"] for row in stats["by_device_type"]) == 7185
-        assert sum(row["points"] for row in stats["by_area"]) == 7185
-        assert demo_city.areas == 2000
-
-    def test_every_group_has_one_base_account_and_at_most_100_sub_accounts(self, demo_city):
         groups = Group.objects.annotate(
             bases=Count("points", filter=Q(points__kind=PointKind.BASE)),
             active_subs=Count(
@@ -53,11 +48,26 @@ class TestDemoCity:
                 filter=Q(points__kind=PointKind.SUB, points__active_to_date__isnull=True),
             ),
         )
+        deadlines = archive_deadlines(user=User.objects.get(username="custmgr"), today=TODAY)
+        open_kinds = set(AnomalyCase.objects.filter(status="open").values_list("kind", flat=True))
 
+        assert stats["total"] == 7185
+        assert {row["customer"]: row["points"] for row in stats["by_customer"]} == SOURCE_TABLE_1
+        assert sum(row["points"] for row in stats["by_device_type"]) == 7185
+        assert sum(row["points"] for row in stats["by_area"]) == 7185
+        assert summary.areas == 2000
         assert {group.bases for group in groups} == {1}
         assert max(group.active_subs for group in groups) <= 100
         assert not Point.objects.filter(status="active", access_point__isnull=True).exists()
         assert Point.objects.filter(status="cancelled").exists()
+        assert set(WorkOrder.objects.values_list("kind", "step")) == {
+            ("new_install", Step.SURVEY),
+            ("change", Step.ARCHIVE),
+        }
+        assert len(deadlines.overdue) == 1
+        assert MeterReading.objects.filter(reading_date=TODAY).count() >= 80
+        assert MeterReading.objects.filter(forward_total=Decimal("1149.24")).count() > 250
+        assert {"stopped", "zero", "missing", "unbalanced", "running_fast"} <= open_kinds
 
 
 class TestSplitting:
@@ -78,18 +88,3 @@ class TestCommandLine:
 
         assert result.returncode == 1
         assert "日期格式错误：2026-13-01，应为 YYYY-MM-DD。" in result.stderr
-
-
-class TestDemoWorkInProgress:
-    def test_the_demo_has_an_order_waiting_for_survey_and_an_overdue_archive(self, demo_city):
-        from refmeter.organisations.models import User
-        from refmeter.workorders.models import Step, WorkOrder
-        from refmeter.workorders.selectors import archive_deadlines
-
-        deadlines = archive_deadlines(user=User.objects.get(username="custmgr"), today=TODAY)
-
-        assert set(WorkOrder.objects.values_list("kind", "step")) == {
-            ("new_install", Step.SURVEY),
-            ("change", Step.ARCHIVE),
-        }
-        assert len(deadlines.overdue) == 1
