@@ -19,6 +19,8 @@ urlpatterns = [
     path("orders/", include("refmeter.workorders.urls")),
     path("stock/", include("refmeter.spreadsheets.urls")),
     path("jobs/", include("refmeter.common.urls")),
+    path("anomalies/", include("refmeter.anomalies.urls")),
+    path("billing/", include("refmeter.billing.urls")),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

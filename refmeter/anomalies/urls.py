@@ -1,0 +1,13 @@
+from django.urls import path
+
+from refmeter.anomalies import views
+
+app_name = "anomalies"
+
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("<int:case_id>/", views.case_detail, name="case"),
+    path("<int:case_id>/sheet/", views.sheet_send, name="sheet_send"),
+    path("<int:case_id>/sheet/answer/", views.sheet_answer, name="sheet_answer"),
+    path("meters/<int:group_id>/", views.meter_page, name="meter"),
+]

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from refmeter.anomalies import selectors, services
+from refmeter.anomalies.models import AnomalyCase, CaseStatus, Cause
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.readings.selectors import meter_series
+from refmeter.registry.selectors import RecordNotVisible, group_get
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _refusal(request: HttpRequest, error: Exception, status: int) -> HttpResponse:
+    return render(request, "refusal.html", {"message": str(error)}, status=status)
+
+
+@login_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", CaseStatus.OPEN)
+    cases = selectors.visible_cases(user=_user(request))
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    cases = cases.order_by("raised_on", "id")
+    page = Paginator(cases, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "anomalies/case_list.html",
+        {
+            "status": status,
+            "statuses": CaseStatus.choices,
+            "page": page,
+            "rows": selectors.case_rows(cases=page.object_list, today=timezone.localdate()),
+            "query": f"status={status}",
+        },
+    )
+
+
+def _chart(group_id: int, around: dt.date | None, today: dt.date) -> str:
+    end = min(today + dt.timedelta(days=1), (around or today) + dt.timedelta(days=45))
+    start = end - dt.timedelta(days=120)
+    series = meter_series(group_id=group_id, start=start, end=end)
+    cases = AnomalyCase.objects.filter(group_id=group_id).values_list(
+        "kind", "condition_since", "raised_on"
+    )
+    return json.dumps(
+        {
+            "days": [point.day.isoformat() for point in series],
+            "forward": [float(point.forward_total) for point in series],
+            "energy": [
+                float(point.daily_energy) if point.daily_energy is not None else None
+                for point in series
+            ],
+            "marks": [
+                {"kind": kind, "since": since.isoformat(), "raised": raised.isoformat()}
+                for kind, since, raised in cases
+            ],
+        }
+    )
+
+
+@login_required
+def meter_page(request: HttpRequest, group_id: int) -> HttpResponse:
+    try:
+        group = group_get(user=_user(request), group_id=group_id)
+    except (RecordNotVisible, ActionNotAllowed) as error:
+        return _refusal(request, error, 404)
+    cases = selectors.visible_cases(user=_user(request)).filter(group=group).order_by("-raised_on")
+    return render(
+        request,
+        "anomalies/meter.html",
+        {
+            "group": group,
+            "chart": _chart(group.pk, None, timezone.localdate()),
+            "rows": selectors.case_rows(cases=cases, today=timezone.localdate()),
+        },
+    )
+
+
+@login_required
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    try:
+        case = selectors.case_get(user=_user(request), case_id=case_id)
+    except RecordNotVisible as error:
+        return _refusal(request, error, 404)
+    row = selectors.case_rows(cases=[case], today=timezone.localdate())[0]
+    sheet = getattr(case, "sheet", None)
+    return render(
+        request,
+        "anomalies/case_detail.html",
+        {
+            "case": row,
+            "sheet": sheet,
+            "causes": Cause.choices,
+            "chart": _chart(case.group_id, case.condition_since, timezone.localdate()),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def sheet_send(request: HttpRequest, case_id: int) -> HttpResponse:
+    try:
+        sheet = services.contact_sheet_send(
+            actor=_user(request), case_id=case_id, request=request.POST.get("request", ""),
+            now=timezone.now(),
+        )  # fmt: skip
+    except (services.UnableToHandleCase, ActionNotAllowed, RecordNotVisible) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("联系单 %(number)s 已发出。") % {"number": sheet.number})
+    return redirect("anomalies:case", case_id=case_id)
+
+
+@login_required
+@require_POST
+def sheet_answer(request: HttpRequest, case_id: int) -> HttpResponse:
+    try:
+        found_on = dt.date.fromisoformat(request.POST.get("found_on", ""))
+    except ValueError:
+        messages.error(request, _("请填写核查日期。"))
+        return redirect("anomalies:case", case_id=case_id)
+    try:
+        services.contact_sheet_answer(
+            actor=_user(request), case_id=case_id, finding=request.POST.get("finding", ""),
+            note=request.POST.get("note", ""), found_on=found_on, now=timezone.now(),
+        )  # fmt: skip
+    except (services.UnableToHandleCase, ActionNotAllowed, RecordNotVisible) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("核查结论已记录，异常已办结。"))
+    return redirect("anomalies:case", case_id=case_id)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from refmeter.anomalies.models import AnomalyCase, CaseStatus, ContactSheet
+from refmeter.anomalies.services import anomalies_scan
+from refmeter.organisations.models import Role
+from tests import factories
+
+NOW = dt.datetime(2026, 10, 10, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def stuck(city):
+    group = factories.group(
+        actor=city.south_admin, unit=city.south, place=city.south_place,
+        active_from=dt.date(2026, 1, 1),
+    )  # fmt: skip
+    factories.readings(group, dt.date(2026, 10, 1), [50, 51, 52] + [52] * 7)
+    anomalies_scan(as_of=dt.date(2026, 10, 10), now=NOW)
+    return AnomalyCase.objects.get(group=group, kind="stopped")
+
+
+class TestContactSheets:
+    def test_collection_staff_send_a_sheet_and_inspectors_close_the_case_with_a_cause(
+        self, client, city, stuck
+    ):
+        collector = factories.user(unit=city.south, role=Role.DATA_COLLECTION)
+        inspector = factories.user(unit=city.south, role=Role.FIELD_STAFF)
+        client.force_login(collector)
+        client.post(reverse("anomalies:sheet_send", args=[stuck.pk]), {"request": "请现场核实表计"})
+        client.force_login(inspector)
+
+        page = client.post(
+            reverse("anomalies:sheet_answer", args=[stuck.pk]),
+            {"finding": "bypass", "found_on": "2026-10-12", "note": "负荷未接入表计"},
+            follow=True,
+        ).content.decode()
+
+        sheet = ContactSheet.objects.get()
+        stuck.refresh_from_db()
+        assert sheet.number.startswith("LXD") and sheet.request == "请现场核实表计"
+        assert (sheet.finding, sheet.found_on) == ("bypass", dt.date(2026, 10, 12))
+        assert (stuck.status, stuck.cause) == (CaseStatus.CLOSED, "bypass")
+        assert "核查结论已记录，异常已办结。" in page
+
+    def test_the_wrong_role_is_refused_and_nothing_changes(self, client, city, stuck):
+        client.force_login(city.south_clerk)
+
+        page = client.post(
+            reverse("anomalies:sheet_send", args=[stuck.pk]), {"request": "x"}, follow=True
+        ).content.decode()
+
+        assert "只有采集运维人员可以发出联系单。" in page
+        assert ContactSheet.objects.count() == 0
+
+    def test_another_units_staff_cannot_see_the_case(self, client, city, stuck):
+        client.force_login(city.north_admin)
+
+        assert client.get(reverse("anomalies:case", args=[stuck.pk])).status_code == 404
+
+
+class TestPages:
+    def test_the_case_list_costs_the_same_queries_for_few_or_many_cases(self, client, city, stuck):
+        client.force_login(city.south_admin)
+        with CaptureQueriesContext(connection) as few:
+            client.get(reverse("anomalies:list"))
+        for _index in range(7):
+            group = factories.group(
+                actor=city.south_admin, unit=city.south, place=city.south_place,
+                active_from=dt.date(2026, 1, 1),
+            )  # fmt: skip
+            factories.readings(group, dt.date(2026, 10, 1), [70] * 10)
+        anomalies_scan(as_of=dt.date(2026, 10, 10), now=NOW)
+
+        with CaptureQueriesContext(connection) as many:
+            response = client.get(reverse("anomalies:list"))
+
+        assert (
+            len(response.context["rows"]) == AnomalyCase.objects.filter(status="open").count() >= 8
+        )
+        assert len(many.captured_queries) == len(few.captured_queries)
+
+    def test_the_meter_page_carries_the_chart_data_and_the_vendored_library(
+        self, client, city, stuck
+    ):
+        client.force_login(city.south_admin)
+
+        html = client.get(reverse("anomalies:meter", args=[stuck.group_id])).content.decode()
+
+        assert "/static/vendor/uplot/uPlot.iife.min.js" in html
+        assert '"kind": "stopped", "since": "2026-10-04"' in html
