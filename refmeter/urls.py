@@ -20,6 +20,7 @@ urlpatterns = [
     path("stock/", include("refmeter.spreadsheets.urls")),
     path("jobs/", include("refmeter.common.urls")),
     path("anomalies/", include("refmeter.anomalies.urls")),
+    path("readings/", include("refmeter.readings.urls")),
     path("billing/", include("refmeter.billing.urls")),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),

@@ -145,3 +145,37 @@ class TestBadInput:
 
         assert '"created": 1' in output.getvalue()
         assert "未找到表头" in str(refusal.value)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestImportPage:
+    def test_an_upload_becomes_a_background_job_with_its_counts(self, client, city):
+        from django.urls import reverse
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
+        upload = io.BytesIO(
+            (
+                "电能表资产编号,冻结日期,正向有功总,反向有功总\n"
+                f"{group.meter_asset_number},2026-11-01,10,0\n"
+                f"{group.meter_asset_number},2026-11-02,11,0\n"
+            ).encode("gb18030")
+        )
+        upload.name = "采集.csv"
+        client.force_login(city.south_admin)
+
+        response = client.post(reverse("readings:import"), {"file": upload})
+        Worker(
+            queue_names=["*"],
+            interval=0,
+            batch=True,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id="test",
+            excluded_queue_names=[],
+        ).run()
+        page = client.get(response["Location"]).content.decode()
+
+        assert "共 2 行：新增 2，更正 0，未变 0。" in page
+        assert MeterReading.objects.count() == 2
