@@ -59,15 +59,23 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
     from refmeter.billing.services import tariff_create
     from refmeter.organisations.models import SupplyUnit, UnitKind
     from refmeter.registry.models import (
-        AccessPoint, Customer, DeviceType, Group, Point, TransformerArea,
-    )  # fmt: skip
+        AccessPoint,
+        Customer,
+        DeviceType,
+        Group,
+        Point,
+        TransformerArea,
+    )
 
     call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", interactive=False, verbosity=0)
     unit = SupplyUnit.objects.create(
-        code="3350101", name="城南", kind=UnitKind.SERVICE_AREA, path="3350101/",
+        code="3350101",
+        name="城南",
+        kind=UnitKind.SERVICE_AREA,
+        path="3350101/",
         account_prefix="1702",
-    )  # fmt: skip
+    )
     area = TransformerArea.objects.create(unit=unit, number="3310000001", name="台区")
     place = AccessPoint.objects.create(number="33503000000000001", name="接入点", area=area)
     device = DeviceType.objects.create(name="楼道EPON设备", rated_watts=Decimal(400))
@@ -85,7 +93,7 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
             meter_asset_number=f"3310{index:09d}",
             meter_install_date=start,
             created_date=start,
-        )  # fmt: skip
+        )
         for index in range(meters)
     )
     number = 0
@@ -104,7 +112,7 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
                     area=area,
                     status="active",
                     active_from_date=start,
-                )  # fmt: skip
+                )
             )
         if len(batch) >= 50_000:
             Point.objects.bulk_create(batch)
@@ -123,8 +131,12 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
                     daily = 0.0  # a few meters stop near the end
                 writer.writerow([meter, day.isoformat(), f"{value:.2f}", "0"])
                 value += daily
-    return {"csv_mib": csv_path.stat().st_size / 2**20, "rows": meters * days,
-            "sub_accounts": meters * (POINTS_PER_GROUP - 1), "at": str(timezone.now())}  # fmt: skip
+    return {
+        "csv_mib": csv_path.stat().st_size / 2**20,
+        "rows": meters * days,
+        "sub_accounts": meters * (POINTS_PER_GROUP - 1),
+        "at": str(timezone.now()),
+    }
 
 
 def phase_import(url: str, csv_path: Path) -> dict:
@@ -136,9 +148,12 @@ def phase_import(url: str, csv_path: Path) -> dict:
     started = time.perf_counter()
     with csv_path.open(encoding="utf-8", newline="") as handle:
         result = readings_import(
-            actor=None, rows=csv.reader(handle), file_name=csv_path.name,
-            today=LAST_DAY, now=timezone.now(),
-        )  # fmt: skip
+            actor=None,
+            rows=csv.reader(handle),
+            file_name=csv_path.name,
+            today=LAST_DAY,
+            now=timezone.now(),
+        )
     _ = rows_from_file
     return {
         "seconds": time.perf_counter() - started,
@@ -155,8 +170,11 @@ def phase_scan(url: str) -> dict:
 
     started = time.perf_counter()
     result = anomalies_scan(as_of=LAST_DAY, now=timezone.now())
-    return {"seconds": time.perf_counter() - started, "raised": result.as_dict()["raised"],
-            "peak_mib": peak_mib()}  # fmt: skip
+    return {
+        "seconds": time.perf_counter() - started,
+        "raised": result.as_dict()["raised"],
+        "peak_mib": peak_mib(),
+    }
 
 
 def phase_bill(url: str) -> dict:
@@ -254,9 +272,18 @@ def main() -> None:
                     if database == "postgres"
                     else None
                 )
-                runs.append({"database": database, "meters": meters, "days": options.days,
-                             "setup": setup, "import": imported, "scan": scanned,
-                             "bill": billed, "floor": floor})  # fmt: skip
+                runs.append(
+                    {
+                        "database": database,
+                        "meters": meters,
+                        "days": options.days,
+                        "setup": setup,
+                        "import": imported,
+                        "scan": scanned,
+                        "bill": billed,
+                        "floor": floor,
+                    }
+                )
                 print(json.dumps(runs[-1]), flush=True)
     report = {
         "benchmark": "readings-pipeline",
