@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from refmeter.anomalies import selectors, services
-from refmeter.anomalies.models import AnomalyCase, CaseStatus, Cause
+from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus, Cause
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.selectors import meter_series
@@ -34,7 +34,10 @@ def _refusal(request: HttpRequest, error: Exception, status: int) -> HttpRespons
 def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CaseStatus.OPEN)
     cases = selectors.visible_cases(user=_user(request))
-    if status in CaseStatus.values:
+    if status == "sheet_pending":
+        # contact sheets sent and not yet answered, oldest first
+        cases = cases.filter(sheet__isnull=False, sheet__answered_at__isnull=True)
+    elif status in CaseStatus.values:
         cases = cases.filter(status=status)
     cases = cases.order_by("raised_on", "id")
     page = Paginator(cases, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -43,7 +46,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "anomalies/case_list.html",
         {
             "status": status,
-            "statuses": CaseStatus.choices,
+            "statuses": [*CaseStatus.choices, ("sheet_pending", _("联系单待回复"))],
             "page": page,
             "rows": selectors.case_rows(cases=page.object_list, today=timezone.localdate()),
             "query": f"status={status}",
@@ -55,6 +58,7 @@ def _chart(group_id: int, around: dt.date | None, today: dt.date) -> str:
     end = min(today + dt.timedelta(days=1), (around or today) + dt.timedelta(days=45))
     start = end - dt.timedelta(days=120)
     series = meter_series(group_id=group_id, start=start, end=end)
+    labels = dict(AnomalyKind.choices)
     cases = AnomalyCase.objects.filter(group_id=group_id).values_list(
         "kind", "condition_since", "raised_on"
     )
@@ -67,7 +71,12 @@ def _chart(group_id: int, around: dt.date | None, today: dt.date) -> str:
                 for point in series
             ],
             "marks": [
-                {"kind": kind, "since": since.isoformat(), "raised": raised.isoformat()}
+                {
+                    "kind": kind,
+                    "since": since.isoformat(),
+                    "raised": raised.isoformat(),
+                    "label": str(labels.get(kind, kind)),
+                }
                 for kind, since, raised in cases
             ],
         }

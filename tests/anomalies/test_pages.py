@@ -95,3 +95,16 @@ class TestPages:
 
         assert "/static/vendor/uplot/uPlot.iife.min.js" in html
         assert '"kind": "stopped", "since": "2026-10-04"' in html
+
+
+class TestSheetsByAge:
+    def test_cases_with_unanswered_sheets_are_listed_oldest_first(self, client, city, stuck):
+        collector = factories.user(unit=city.south, role=Role.DATA_COLLECTION)
+        client.force_login(collector)
+        client.post(reverse("anomalies:sheet_send", args=[stuck.pk]), {"request": "核实"})
+
+        rows = client.get(reverse("anomalies:list"), {"status": "sheet_pending"}).context["rows"]
+
+        assert [(row.case_id, row.sheet_number[:3], row.sheet_answered) for row in rows] == [
+            (stuck.pk, "LXD", False)
+        ]
