@@ -116,6 +116,11 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
             )
         if len(batch) >= 50_000:
             Point.objects.bulk_create(batch)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
             batch = []
     Point.objects.bulk_create(batch)
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
