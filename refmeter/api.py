@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from refmeter.billing.api import router as billing_router
 from refmeter.labels.api import router as labels_router
 from refmeter.registry.api import router as registry_router
 
@@ -15,3 +16,4 @@ api = NinjaAPI(
 )
 api.add_router("/", registry_router)
 api.add_router("/", labels_router)
+api.add_router("/", billing_router)
