@@ -67,7 +67,6 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
         TransformerArea,
     )
 
-    call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", interactive=False, verbosity=0)
     unit = SupplyUnit.objects.create(
         code="3350101",
@@ -116,13 +115,13 @@ def phase_setup(url: str, meters: int, days: int, csv_path: Path) -> dict:
             )
         if len(batch) >= 50_000:
             Point.objects.bulk_create(batch)
+            batch = []
+    Point.objects.bulk_create(batch)
     from django.db import connection
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-            batch = []
-    Point.objects.bulk_create(batch)
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["电能表资产编号", "冻结日期", "正向有功总", "反向有功总"])
@@ -236,15 +235,14 @@ def run_phase(*arguments: str) -> dict:
 
 
 def ensure_postgres_database(url: str) -> None:
+    """A new, empty benchmark database for each run."""
     import psycopg
 
     name = url.rsplit("/", 1)[1]
     admin = url.rsplit("/", 1)[0].replace("postgres://", "postgresql://") + "/postgres"
     with psycopg.connect(admin, autocommit=True) as connection:
-        if not connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> None:
@@ -259,7 +257,7 @@ def main() -> None:
         for database in options.databases.split(","):
             with tempfile.TemporaryDirectory() as folder:
                 csv_path = Path(folder) / "readings.csv"
-                if database == "sqlite":
+                if database == "sqlite":  # a new file in a new folder: empty
                     url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
                 else:
                     url = POSTGRES_URL
@@ -290,20 +288,31 @@ def main() -> None:
                     }
                 )
                 print(json.dumps(runs[-1]), flush=True)
+    write_report(runs)
+
+
+def write_report(new_runs: list[dict]) -> None:
+    """Merge these runs into the results file (a rerun of a size replaces it) and render it."""
+    path = RESULTS / "readings_pipeline.json"
+    previous = json.loads(path.read_text())["runs"] if path.exists() else []
+    key = lambda run: (run["database"], run["meters"], run["days"])  # noqa: E731
+    merged = {key(run): run for run in previous}
+    merged.update({key(run): run for run in new_runs})
+    runs = sorted(merged.values(), key=lambda run: (run["meters"], run["database"]))
     report = {
         "benchmark": "readings-pipeline",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "runs": runs,
     }
-    (RESULTS / "readings_pipeline.json").write_text(json.dumps(report, indent=2))
+    path.write_text(json.dumps(report, indent=2))
     lines = [
         "# readings pipeline benchmark",
         "",
-        f"Run {report['when']} on {report['machine']}. Groups of {POINTS_PER_GROUP} points; "
-        "times in seconds, peak memory (max RSS of the phase's process) in MiB.",
+        f"Last run {report['when']} on {report['machine']}. Groups of {POINTS_PER_GROUP} points; "
+        "peak memory is the max RSS of the phase's own process.",
         "",
-        "| database | meters | readings | import | scan | billing run | floor: COPY | floor: SQL pass |",
+        "| database | meters | readings | import | anomaly scan | billing run | floor: COPY | floor: SQL pass |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
@@ -313,7 +322,11 @@ def main() -> None:
             f"| {run['import']['seconds']:.1f} s, {run['import']['peak_mib']:.0f} MiB "
             f"| {run['scan']['seconds']:.1f} s, {run['scan']['peak_mib']:.0f} MiB "
             f"| {run['bill']['seconds']:.1f} s, {run['bill']['peak_mib']:.0f} MiB "
-            f"| {floor.get('copy_seconds', 0):.1f} s | {floor.get('sql_pass_seconds', 0):.1f} s |"
+            + (
+                f"| {floor['copy_seconds']:.1f} s | {floor['sql_pass_seconds']:.1f} s |"
+                if floor
+                else "| — | — |"
+            )
         )
     (RESULTS / "readings_pipeline.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
