@@ -150,3 +150,19 @@ def readings(group, start: dt.date, forward: list, *, reverse=None, registers=No
         )
         for index, value in enumerate(forward)
     )
+
+
+def run_queued_tasks() -> None:
+    """Run every queued background task with the real database worker, then return."""
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    Worker(
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test",
+        excluded_queue_names=[],
+    ).run()

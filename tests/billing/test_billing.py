@@ -36,22 +36,6 @@ def second_billing(city):
     return factories.user(unit=city.south, role=Role.BILLING, username="approver")
 
 
-@pytest.fixture
-def group(city):
-    tariff_create(code="LV-NONRES", name="一般工商业", effective_from=dt.date(2020, 1, 1),
-                  price=Decimal("0.6580"))  # fmt: skip
-    created = factories.group(
-        actor=city.south_admin,
-        unit=city.south,
-        place=city.south_place,
-        sub_accounts=2,
-        active_from=dt.date(2026, 1, 1),
-    )
-    created.tariff_code = "LV-NONRES"
-    created.save(update_fields=["tariff_code"])
-    return created
-
-
 def add_point(city, group, day):
     return sub_accounts_add(
         actor=city.south_admin, group_id=group.pk,

@@ -11,7 +11,6 @@ from django.urls import reverse
 from refmeter.anomalies.models import AnomalyCase
 from refmeter.anomalies.services import anomalies_scan
 from refmeter.billing.models import BackBilling, Bill
-from refmeter.billing.services import tariff_create
 from refmeter.organisations.models import Role
 from tests import factories
 
@@ -19,24 +18,13 @@ NOW = dt.datetime(2026, 7, 2, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def group(city):
-    tariff_create(code="LV-NONRES", name="一般工商业", effective_from=dt.date(2020, 1, 1),
-                  price=Decimal("0.6580"))  # fmt: skip
-    created = factories.group(
-        actor=city.south_admin,
-        unit=city.south,
-        place=city.south_place,
-        sub_accounts=2,
-        active_from=dt.date(2026, 1, 1),
-    )
-    created.tariff_code = "LV-NONRES"
-    created.save(update_fields=["tariff_code"])
-    factories.readings(created, dt.date(2026, 6, 1), [Decimal(1000) + 3 * d for d in range(31)])
-    return created
+def june(group):
+    factories.readings(group, dt.date(2026, 6, 1), [Decimal(1000) + 3 * d for d in range(31)])
+    return group
 
 
 class TestBillingPages:
-    def test_billing_staff_bill_a_month_open_a_bill_and_export_the_run(self, client, city, group):
+    def test_billing_staff_bill_a_month_open_a_bill_and_export_the_run(self, client, city, june):
         client.force_login(factories.user(unit=city.south, role=Role.BILLING))
 
         client.post(reverse("billing:runs"), {"period": "2026-06"})
@@ -51,7 +39,7 @@ class TestBillingPages:
         assert rows[1][0] == bill.base_account_number
         assert rows[1][11:15] == (270, 177.66, 0, 177.66)
 
-    def test_a_clerk_cannot_run_billing(self, client, city, group):
+    def test_a_clerk_cannot_run_billing(self, client, city, june):
         client.force_login(city.south_clerk)
 
         page = client.post(reverse("billing:runs"), {"period": "2026-06"}, follow=True)
@@ -59,8 +47,8 @@ class TestBillingPages:
         assert "只有电费人员可以执行此操作。" in page.content.decode()
         assert Bill.objects.count() == 0
 
-    def test_back_billing_from_a_case_shows_its_steps_and_is_approved(self, client, city, group):
-        factories.readings(group, dt.date(2026, 7, 1) + dt.timedelta(days=1), [1090] * 5)
+    def test_back_billing_from_a_case_shows_its_steps_and_is_approved(self, client, city, june):
+        factories.readings(june, dt.date(2026, 7, 1) + dt.timedelta(days=1), [1090] * 5)
         anomalies_scan(as_of=dt.date(2026, 7, 6), now=NOW)
         case = AnomalyCase.objects.get(kind="stopped")
         computer = factories.user(unit=city.south, role=Role.BILLING, username="b1")

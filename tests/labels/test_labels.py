@@ -301,8 +301,6 @@ class TestApiAndCommandLine:
 @pytest.mark.django_db(transaction=True)
 class TestPrintingFromThePages:
     def test_printing_a_groups_labels_runs_as_a_job_whose_pdf_decodes(self, client, city):
-        from django_tasks_db.management.commands.db_worker import Worker
-
         from refmeter.common.models import Job, JobStatus
 
         group = factories.group(
@@ -314,16 +312,7 @@ class TestPrintingFromThePages:
         response = client.post(
             reverse("labels:print"), {"source": "group", "id": group.pk, "layout": "a4-2x7"}
         )
-        Worker(
-            queue_names=["*"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test",
-            excluded_queue_names=[],
-        ).run()
+        factories.run_queued_tasks()
         job = Job.objects.get()
         page = client.get(response["Location"]).content.decode()
         pdf = client.get(reverse("jobs:file", args=[job.pk]))

@@ -151,7 +151,6 @@ class TestBadInput:
 class TestImportPage:
     def test_an_upload_becomes_a_background_job_with_its_counts(self, client, city):
         from django.urls import reverse
-        from django_tasks_db.management.commands.db_worker import Worker
 
         group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
         upload = io.BytesIO(
@@ -165,16 +164,7 @@ class TestImportPage:
         client.force_login(city.south_admin)
 
         response = client.post(reverse("readings:import"), {"file": upload})
-        Worker(
-            queue_names=["*"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test",
-            excluded_queue_names=[],
-        ).run()
+        factories.run_queued_tasks()
         page = client.get(response["Location"]).content.decode()
 
         assert "共 2 行：新增 2，更正 0，未变 0。" in page

@@ -301,8 +301,6 @@ class TestArchiveDeadlines:
 @pytest.mark.django_db(transaction=True)
 class TestStockImportInTheBackground:
     def test_the_upload_becomes_a_job_that_a_worker_runs_and_the_page_shows(self, client, city):
-        from django_tasks_db.management.commands.db_worker import Worker
-
         from refmeter.common.models import Job, JobStatus
         from refmeter.spreadsheets.stock import stock_export
 
@@ -319,16 +317,7 @@ class TestStockImportInTheBackground:
 
         response = client.post(reverse("spreadsheets:stock_upload"), {"file": upload})
         queued = Job.objects.get()
-        Worker(
-            queue_names=["*"],
-            interval=0,
-            batch=True,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id="test",
-            excluded_queue_names=[],
-        ).run()
+        factories.run_queued_tasks()
         page = client.get(response["Location"], headers={"HX-Request": "true"})
 
         assert queued.status == JobStatus.QUEUED
