@@ -274,3 +274,32 @@ class FinalBillRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.group_id} {self.closure_date}"
+
+
+class PointPlacement(models.Model):
+    """Where a point drew its power from, and from when: a move between areas mid-month
+    puts each part of the month in its own transformer area."""
+
+    point = models.ForeignKey(Point, on_delete=models.CASCADE, related_name="placements")
+    area = models.ForeignKey(TransformerArea, on_delete=models.PROTECT, related_name="+")
+    access_point = models.ForeignKey(
+        AccessPoint, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_date = models.DateField(_("起始日期"))
+    to_date = models.DateField(_("截止日期（不含）"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("用电点接入位置")
+        verbose_name_plural = _("用电点接入位置")
+        ordering = ["point_id", "from_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["point", "from_date"], name="one_placement_a_day"),
+            models.CheckConstraint(
+                condition=Q(to_date__isnull=True) | Q(to_date__gt=models.F("from_date")),
+                name="placement_period_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["area", "from_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.point_id} {self.area_id} {self.from_date}"

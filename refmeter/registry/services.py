@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
@@ -30,6 +31,7 @@ from refmeter.registry.models import (
     NearbyNumber,
     Point,
     PointKind,
+    PointPlacement,
     PointStatus,
     TransformerArea,
 )
@@ -126,6 +128,47 @@ def _point_change(
 def _require_unit(actor: User, unit: SupplyUnit) -> None:
     if not unit_is_visible(user=actor, unit=unit):
         raise RecordNotVisible(_("您无权操作其他单位的数据。"))
+
+
+def _placements_open(points: Sequence[Point]) -> None:
+    """Record where newly active points are connected, from the day they start."""
+    PointPlacement.objects.bulk_create(
+        [
+            PointPlacement(
+                point=point,
+                area_id=point.area_id,
+                access_point_id=point.access_point_id,
+                from_date=point.active_from_date,
+            )
+            for point in points
+            if point.active_from_date is not None and point.area_id is not None
+        ],
+        batch_size=1000,
+    )
+
+
+def _placement_move(point: Point, *, effective_date: dt.date) -> None:
+    """The point draws from its (new) area and access point from ``effective_date`` on."""
+    current = (
+        PointPlacement.objects.filter(point=point, to_date__isnull=True)
+        .order_by("-from_date")
+        .first()
+    )
+    if current is None or point.area_id is None:
+        return
+    if effective_date <= current.from_date:
+        current.area_id = point.area_id
+        current.access_point_id = point.access_point_id
+        current.save(update_fields=["area", "access_point"])
+        return
+    current.to_date = effective_date
+    current.save(update_fields=["to_date"])
+    PointPlacement.objects.create(
+        point=point,
+        area_id=point.area_id,
+        access_point_id=point.access_point_id,
+        from_date=effective_date,
+    )
 
 
 # ---------------------------------------------------------------- reference data
@@ -692,6 +735,7 @@ def group_create(
             status=PointStatus.ACTIVE if item.active_from_date else PointStatus.PENDING,
             active_from_date=item.active_from_date,
         )
+        _placements_open([point])
         audit_record_many(
             actor=actor,
             occurred_at=now,
@@ -785,6 +829,7 @@ def sub_accounts_add(
             # Databases that do not return keys from a bulk insert.
             numbers = [point.account_number for point in created]
             created = list(Point.objects.filter(account_number__in=numbers).order_by("pk"))
+        _placements_open(created)
         audit_record_many(
             actor=actor,
             occurred_at=now,
@@ -849,6 +894,7 @@ def sub_account_activate(
         point.status = PointStatus.ACTIVE
         point.active_from_date = active_from_date
         point.save(update_fields=["status", "active_from_date"])
+        _placements_open([point])
         audit_record(
             actor=actor,
             occurred_at=now,
@@ -910,11 +956,13 @@ def point_update(
     device_address: str | None = None,
     area_number: str | None = None,
     access_point_number: str | None = None,
+    effective_date: dt.date | None = None,
 ) -> Point:
     """Edit a point's name, device address, transformer area and access point.
 
     The access point decides the area: an area given with it must be the
-    access point's own.
+    access point's own. A move takes effect on ``effective_date`` (default: the
+    day of ``now``), so line loss counts each part of the month in its own area.
     """
     require(user=actor, action=Action.EDIT_SUB_ACCOUNT)
     with transaction.atomic():
@@ -977,6 +1025,8 @@ def point_update(
         if after == before:
             return point
         point.save(update_fields=[*values.keys(), "access_point", "area"])
+        if (before["area"], before["access_point"]) != (after["area"], after["access_point"]):
+            _placement_move(point, effective_date=effective_date or timezone.localdate(now))
         audit_record(
             actor=actor,
             occurred_at=now,

@@ -959,6 +959,7 @@ def _apply_installation(order: WorkOrder, *, actor: User, now: dt.datetime) -> N
                 name=line.name,
                 device_address=line.device_address,
                 access_point_number=line.access_point.number if line.access_point else None,
+                effective_date=order.connection_date,
             )
 
 
