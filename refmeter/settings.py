@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "refmeter.readings",
     "refmeter.anomalies",
     "refmeter.billing",
+    "refmeter.lineloss",
     "refmeter.inspections",
     "refmeter.spreadsheets",
     "refmeter.workorders",
@@ -246,5 +247,7 @@ REFMETER_PAGE_SIZE = env_int("REFMETER_PAGE_SIZE", 50)
 REFMETER_LABEL_BASE_URL = os.environ.get("REFMETER_LABEL_BASE_URL", "http://127.0.0.1:8000")
 REFMETER_LABEL_SIGNING_KEY = os.environ.get("REFMETER_LABEL_SIGNING_KEY", "")
 REFMETER_LABEL_LAYOUTS: dict[str, dict[str, object]] = {}
+# Line loss above this percentage is high loss (shown in 10-15 / 15-20 / over 20 bands).
+REFMETER_HIGH_LOSS_PERCENT = float(os.environ.get("REFMETER_HIGH_LOSS_PERCENT", "10"))
 
 SILENCED_SYSTEM_CHECKS: list[str] = []

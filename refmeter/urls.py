@@ -22,6 +22,7 @@ urlpatterns = [
     path("anomalies/", include("refmeter.anomalies.urls")),
     path("readings/", include("refmeter.readings.urls")),
     path("billing/", include("refmeter.billing.urls")),
+    path("lineloss/", include("refmeter.lineloss.urls")),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

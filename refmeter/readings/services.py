@@ -314,6 +314,11 @@ def readings_import(
             transaction.set_rollback(True)
             raise UnableToImportReadings(duplicates)
         unique_rows = _drop_identical_duplicates()
+        if connection.vendor == "postgresql":
+            # Temporary tables are never analysed automatically; without statistics the
+            # planner may join the staged rows to the readings row by row.
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {_Stage.NAME}")
         progress(total, _("写入"))
         batch = ReadingBatch.objects.create(
             file_name=file_name[:255], imported_at=now, imported_by=actor, rows=total

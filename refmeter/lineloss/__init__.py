@@ -1,0 +1,1 @@
+"""Transformer-area line loss with each point's energy counted in its own area."""

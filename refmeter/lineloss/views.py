@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from refmeter.common.periods import Period
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
+from refmeter.common.tables import write_xlsx
+from refmeter.lineloss.selectors import AreaLoss, area_history, lineloss_report
+from refmeter.lineloss.services import UnableToLoadAreaEnergy, area_energy_load
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import unit_scope
+from refmeter.registry.models import TransformerArea
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _period(request: HttpRequest) -> Period:
+    text = request.GET.get("period") or request.POST.get("period") or ""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return Period.month(int(match.group(1)), int(match.group(2)))
+    last = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
+    return Period.month(last.year, last.month)
+
+
+def _report(request: HttpRequest, period: Period) -> list[AreaLoss]:
+    return lineloss_report(period=period, unit_filter=unit_scope(user=_user(request)))
+
+
+@login_required
+def report(request: HttpRequest) -> HttpResponse:
+    period = _period(request)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        try:
+            if upload is None:
+                raise UnableToLoadAreaEnergy([_("请选择要上传的文件。")])
+            result = area_energy_load(
+                actor=_user(request), period_start=period.start_date,
+                rows=open_sheets(upload.read())[0].rows, now=timezone.now(),
+            )  # fmt: skip
+        except UnableToLoadAreaEnergy as error:
+            for problem in error.problems:
+                messages.error(request, problem)
+        except UnreadableSpreadsheet as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("已导入供售电量：新增 %(created)d 个台区，更新 %(updated)d 个。")
+                % {"created": result.created, "updated": result.updated},
+            )
+        return redirect(f"{request.path}?period={period.start_date:%Y-%m}")
+    rows = _report(request, period)
+    return render(
+        request,
+        "lineloss/report.html",
+        {
+            "period": f"{period.start_date:%Y-%m}",
+            "rows": rows[:500],
+            "count": len(rows),
+            "into": sum(1 for row in rows if row.moved == "into_qualified"),
+            "out_of": sum(1 for row in rows if row.moved == "out_of_qualified"),
+        },
+    )
+
+
+def _export_rows(rows: list[AreaLoss]) -> list[list[object]]:
+    return [
+        [row.area_number, row.area_name, row.point_days, row.virtual, row.supply, row.sales,
+         row.loss_before, row.loss_after, row.class_before_label, row.class_after_label]
+        for row in rows
+    ]  # fmt: skip
+
+
+HEADER = ["台区编号", "台区名称", "点·天", "虚拟电量", "供电量", "售电量", "计入前线损率%",
+          "计入后线损率%", "计入前", "计入后"]  # fmt: skip
+
+
+@login_required
+def export(request: HttpRequest, fmt: str) -> HttpResponse:
+    period = _period(request)
+    rows = _export_rows(_report(request, period))
+    name = f"lineloss-{period.start_date:%Y-%m}"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+        response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    response = HttpResponse(
+        write_xlsx(title=_("台区虚拟电量"), header=HEADER, rows=rows),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+@login_required
+def area_page(request: HttpRequest, area_id: int) -> HttpResponse:
+    area = TransformerArea.objects.filter(unit_scope(user=_user(request)), pk=area_id).first()
+    if area is None:
+        return render(
+            request,
+            "refusal.html",
+            {"message": _("没有这个台区，或它不属于您的单位。")},
+            status=404,
+        )
+    history = area_history(area_id=area.pk, months=12, last=_period(request).start_date)
+    return render(request, "lineloss/area.html", {"area": area, "history": json.dumps(history)})
