@@ -398,12 +398,13 @@ def _merge(*, batch_id: int, now: dt.datetime) -> tuple[int, int]:
             f"AND ({differs})",
             [batch_id],
         )
+        # ON CONFLICT rather than NOT EXISTS: a planner may otherwise rescan the table this
+        # very statement is filling, once per staged row.
         cursor.execute(
             f"INSERT INTO {table} (group_id, meter_asset_number, reading_date, {values}, batch_id) "
             f"SELECT s.group_id, s.meter, s.reading_date, "
             f"{', '.join('s.' + name for name in VALUE_COLUMNS)}, %s FROM {_Stage.NAME} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} r WHERE r.meter_asset_number = s.meter "
-            "AND r.reading_date = s.reading_date)",
+            "WHERE 1 = 1 ON CONFLICT (meter_asset_number, reading_date) DO NOTHING",
             [batch_id],
         )
         created = cursor.rowcount
