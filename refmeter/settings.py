@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "refmeter.anomalies",
     "refmeter.billing",
     "refmeter.lineloss",
+    "refmeter.outages",
     "refmeter.inspections",
     "refmeter.spreadsheets",
     "refmeter.workorders",
@@ -247,6 +248,10 @@ REFMETER_PAGE_SIZE = env_int("REFMETER_PAGE_SIZE", 50)
 REFMETER_LABEL_BASE_URL = os.environ.get("REFMETER_LABEL_BASE_URL", "http://127.0.0.1:8000")
 REFMETER_LABEL_SIGNING_KEY = os.environ.get("REFMETER_LABEL_SIGNING_KEY", "")
 REFMETER_LABEL_LAYOUTS: dict[str, dict[str, object]] = {}
+# SMS: the outbox (default) records notices; refmeter.outages.sms.HttpGateway posts them.
+REFMETER_SMS_BACKEND = os.environ.get("REFMETER_SMS_BACKEND", "refmeter.outages.sms.Outbox")
+REFMETER_SMS_GATEWAY_URL = os.environ.get("REFMETER_SMS_GATEWAY_URL", "")
+REFMETER_SMS_GATEWAY_TOKEN = os.environ.get("REFMETER_SMS_GATEWAY_TOKEN", "")
 # Line loss above this percentage is high loss (shown in 10-15 / 15-20 / over 20 bands).
 REFMETER_HIGH_LOSS_PERCENT = float(os.environ.get("REFMETER_HIGH_LOSS_PERCENT", "10"))
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("readings/", include("refmeter.readings.urls")),
     path("billing/", include("refmeter.billing.urls")),
     path("lineloss/", include("refmeter.lineloss.urls")),
+    path("outages/", include("refmeter.outages.urls")),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from refmeter.outages import views
+
+app_name = "outages"
+
+urlpatterns = [
+    path("", views.outage_list, name="list"),
+    path("<int:outage_id>/", views.outage_detail, name="detail"),
+    path("<int:outage_id>/send/", views.outage_send, name="send"),
+    path("<int:outage_id>/points.xlsx", views.outage_export, name="export"),
+]

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from refmeter.common.tables import write_xlsx
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import unit_scope, units_visible_to
+from refmeter.outages.models import Outage, OutageKind
+from refmeter.outages.selectors import affected_points, notice_shortfall
+from refmeter.outages.services import UnableToPlanOutage, outage_create, outage_notify
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _moment(text: str) -> dt.datetime | None:
+    try:
+        return timezone.make_aware(dt.datetime.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+@login_required
+def outage_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        starts_at, ends_at = (
+            _moment(request.POST.get("starts_at", "")),
+            _moment(request.POST.get("ends_at", "")),
+        )
+        unit = (
+            units_visible_to(user=user).filter(pk=request.POST.get("unit") or 0).first()
+            or user.unit
+        )
+        try:
+            if starts_at is None or ends_at is None or unit is None:
+                raise UnableToPlanOutage(_("请填写停电的开始和结束时间。"))
+            outage = outage_create(
+                actor=user, unit=unit, kind=request.POST.get("kind", ""), starts_at=starts_at,
+                ends_at=ends_at, reason=request.POST.get("reason", ""),
+                area_numbers=request.POST.get("areas", "").replace("，", ",").split(","),
+                access_point_numbers=request.POST.get("access_points", "").replace("，", ",").split(","),
+                now=timezone.now(),
+            )  # fmt: skip
+        except UnableToPlanOutage as error:
+            for problem in error.problems:
+                messages.error(request, problem)
+        else:
+            return redirect("outages:detail", outage_id=outage.pk)
+    outages = Outage.objects.filter(unit_scope(user=user)).order_by("-starts_at")[:100]
+    return render(
+        request,
+        "outages/list.html",
+        {"outages": outages, "kinds": OutageKind.choices, "units": units_visible_to(user=user)},
+    )
+
+
+def _outage(request: HttpRequest, outage_id: int) -> Outage | None:
+    return Outage.objects.filter(unit_scope(user=_user(request)), pk=outage_id).first()
+
+
+@login_required
+def outage_detail(request: HttpRequest, outage_id: int) -> HttpResponse:
+    outage = _outage(request, outage_id)
+    if outage is None:
+        return render(request, "refusal.html", {"message": _("未找到该停电计划。")}, status=404)
+    shortfall = notice_shortfall(outage=outage, now=timezone.now())
+    return render(
+        request,
+        "outages/detail.html",
+        {
+            "outage": outage,
+            "points": affected_points(outage=outage),
+            "shortfall_hours": int(shortfall.total_seconds() // 3600) if shortfall else None,
+            "notices": outage.notices.all()[:1000],
+        },
+    )
+
+
+@login_required
+@require_POST
+def outage_send(request: HttpRequest, outage_id: int) -> HttpResponse:
+    try:
+        result = outage_notify(actor=_user(request), outage_id=outage_id, now=timezone.now())
+    except UnableToPlanOutage as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _(
+                "通知：记录 %(recorded)d 条，发送 %(sent)d 条，失败 %(failed)d 条，之前已通知 %(already)d 条。"
+            )
+            % result.__dict__,
+        )
+    return redirect("outages:detail", outage_id=outage_id)
+
+
+@login_required
+def outage_export(request: HttpRequest, outage_id: int) -> HttpResponse:
+    outage = _outage(request, outage_id)
+    if outage is None:
+        return render(request, "refusal.html", {"message": _("未找到该停电计划。")}, status=404)
+    header = [_("户号"), _("户名"), _("设备地址"), _("台区编号"), _("接入点编号"), _("客户"),
+              _("停电联系人"), _("联系人电话"), _("短信号码")]  # fmt: skip
+    rows = (
+        [p.account_number, p.name, p.device_address, p.area_number, p.access_point_number,
+         p.customer_name, p.contact_name, p.contact_phone, p.sms_number]
+        for p in affected_points(outage=outage)
+    )  # fmt: skip
+    response = HttpResponse(
+        write_xlsx(title=_("停电影响清单"), header=header, rows=rows),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="outage-{outage.pk}.xlsx"'
+    return response

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from refmeter.outages.models import Notice, OutageKind
+from refmeter.outages.selectors import affected_points, notice_shortfall
+from refmeter.outages.services import UnableToPlanOutage, outage_create, outage_notify
+from refmeter.registry.models import Customer, PointKind
+from refmeter.registry.services import point_update, sub_account_cancel
+from tests import factories
+
+NOW = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC)
+START = dt.datetime(2026, 11, 10, 0, 30, tzinfo=dt.UTC)  # 08:30 in Shaoxing
+END = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def town(city):
+    """Group A in area 0001 (3 points, one cancelled in October); group B in area 0002
+    (2 points); group C in the north. One of A's points moves to area 0002 on 5 November."""
+    a = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place,
+                        sub_accounts=3, active_from=dt.date(2026, 1, 1))  # fmt: skip
+    b = factories.group(actor=city.south_admin, unit=city.south, place=city.south_other_place,
+                        sub_accounts=1, active_from=dt.date(2026, 1, 1))  # fmt: skip
+    factories.group(actor=city.north_admin, unit=city.north, place=city.north_place,
+                    sub_accounts=2, active_from=dt.date(2026, 1, 1))  # fmt: skip
+    subs = list(a.points.filter(kind=PointKind.SUB).order_by("account_number"))
+    sub_account_cancel(actor=city.south_admin, point_id=subs[0].pk,
+                       active_to_date=dt.date(2026, 10, 20), now=NOW)  # fmt: skip
+    point_update(actor=city.south_admin, point_id=subs[1].pk, now=NOW, reason="迁移",
+                 access_point_number=city.south_other_place.number,
+                 effective_date=dt.date(2026, 11, 5))  # fmt: skip
+    return a, b, subs
+
+
+def plan(city, *areas, kind=OutageKind.PLANNED, starts_at=START):
+    return outage_create(
+        actor=city.south_admin,
+        unit=city.south,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=END,
+        reason="线路检修",
+        area_numbers=[area.number for area in areas],
+        access_point_numbers=[],
+        now=NOW,
+    )
+
+
+class TestAffectedPoints:
+    def test_exactly_the_points_active_in_the_areas_on_the_day(self, city, town):
+        a, _b, subs = town
+
+        first_area = {p.account_number for p in affected_points(outage=plan(city, city.south_area))}
+        both = {
+            p.account_number
+            for p in affected_points(outage=plan(city, city.south_area, city.south_other_area))
+        }
+
+        base_a = a.points.get(kind=PointKind.BASE).account_number
+        # area 0001: A's base and its third point; not the cancelled one, not the moved one
+        assert first_area == {base_a, subs[2].account_number}
+        assert len(both) == 5  # + the moved point and group B's two
+        assert subs[0].account_number not in both
+
+
+class TestNotices:
+    def test_every_affected_point_gets_one_notice_in_the_outbox(self, city, town):
+        outage = plan(city, city.south_area, city.south_other_area)
+
+        first = outage_notify(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+        again = outage_notify(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+
+        assert (first.recorded, again.recorded, again.already) == (5, 0, 5)
+        notice = Notice.objects.order_by("account_number").first()
+        assert notice.status == "recorded"
+        assert "11-10 08:30 至 11-10 17:00 停电" in notice.message
+
+    def test_the_http_gateway_is_called_and_its_answer_kept(self, city, town, settings):
+        received = []
+
+        class Gateway(BaseHTTPRequestHandler):
+            def do_POST(self):
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b'{"ok": true}')
+
+            def log_message(self, *args):
+                pass
+
+        server = HTTPServer(("127.0.0.1", 0), Gateway)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        settings.REFMETER_SMS_BACKEND = "refmeter.outages.sms.HttpGateway"
+        settings.REFMETER_SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_port}/sms"
+        outage = plan(city, city.south_other_area)
+        Customer.objects.update(sms_number="13905750000")
+
+        result = outage_notify(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+        server.shutdown()
+
+        assert result.sent == 3
+        assert [item["phone"] for item in received] == ["13905750000"] * 3
+        assert set(Notice.objects.values_list("status", "detail")) == {("sent", '{"ok": true}')}
+
+
+class TestRules:
+    def test_less_than_7_days_for_a_planned_outage_is_flagged(self, city, town):
+        outage = plan(city, city.south_area, starts_at=NOW + dt.timedelta(days=5))
+
+        assert notice_shortfall(outage=outage, now=NOW) == dt.timedelta(days=2)
+
+    def test_24_hours_is_enough_for_temporary_maintenance(self, city, town):
+        outage = plan(city, city.south_area, kind=OutageKind.TEMPORARY,
+                      starts_at=NOW + dt.timedelta(hours=30))  # fmt: skip
+
+        assert notice_shortfall(outage=outage, now=NOW) is None
+
+    def test_an_area_of_another_unit_is_refused(self, city, town):
+        with pytest.raises(UnableToPlanOutage) as refusal:
+            plan(city, city.north_area)
+
+        assert refusal.value.problems[0] == (
+            f"这些台区或接入点不存在或不属于您的单位：{city.north_area.number}"
+        )
+
+
+class TestPages:
+    def test_an_outage_is_entered_its_points_listed_exported_and_notified(self, client, city, town):
+        import io
+
+        import openpyxl
+        from django.urls import reverse
+
+        client.force_login(city.south_admin)
+
+        response = client.post(
+            reverse("outages:list"),
+            {"kind": "planned", "unit": city.south.pk, "starts_at": "2026-12-20T08:30",
+             "ends_at": "2026-12-20T17:00", "areas": f"{city.south_area.number}，",
+             "access_points": "", "reason": "配变增容"},
+        )  # fmt: skip
+        detail = client.get(response["Location"]).content.decode()
+        export = client.get(response["Location"] + "points.xlsx")
+        sent = client.post(response["Location"] + "send/", follow=True).content.decode()
+
+        assert "受影响的用电点 2 个" in detail
+        sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+        assert sheet.max_row == 3
+        assert "通知：记录 2 条" in sent
