@@ -24,6 +24,7 @@ urlpatterns = [
     path("billing/", include("refmeter.billing.urls")),
     path("lineloss/", include("refmeter.lineloss.urls")),
     path("outages/", include("refmeter.outages.urls")),
+    path("inspections/", include("refmeter.inspections.urls")),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

@@ -20,6 +20,9 @@ class AnomalyKind(models.TextChoices):
     SUDDEN_SELF = "sudden_self", _("电量突变（与自身近期相比）")
     SUDDEN_PEERS = "sudden_peers", _("电量突变（与同类群组相比）")
     MISSING = "missing", _("抄表失败（缺少读数）")
+    # Raised by people from field findings, not by the rules.
+    THEFT = "theft", _("疑似窃电（接线无封印）")
+    MULTIPLIER = "multiplier", _("倍率不符（现场发现未登记点位）")
 
 
 # raise after N days, clear after N days, threshold (meaning per kind)
@@ -73,6 +76,7 @@ class AnomalyCase(models.Model):
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="anomaly_cases")
     meter_asset_number = models.CharField(_("电能表资产编号"), max_length=32)
     kind = models.CharField(_("异常类型"), max_length=16, choices=AnomalyKind.choices)
+    account_number = models.CharField(_("涉及户号"), max_length=10, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN
     )
@@ -94,7 +98,7 @@ class AnomalyCase(models.Model):
         ordering = ["raised_on", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["meter_asset_number", "kind"],
+                fields=["meter_asset_number", "kind", "account_number"],
                 condition=models.Q(status="open"),
                 name="one_open_case_per_meter_and_kind",
             )

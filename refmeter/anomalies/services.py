@@ -245,6 +245,8 @@ def anomaly_case_open_by_hand(
     since: dt.date,
     note: str,
     now: dt.datetime,
+    account_number: str = "",
+    evidence: dict[str, Any] | None = None,
 ) -> AnomalyCase:
     """A case opened from a field finding (an inspection, an audit) rather than by a rule."""
     from refmeter.organisations.selectors import unit_scope
@@ -259,7 +261,10 @@ def anomaly_case_open_by_hand(
         raise UnableToHandleCase(_("未知的异常类型。"))
     with transaction.atomic():
         existing = AnomalyCase.objects.filter(
-            meter_asset_number=group.meter_asset_number, kind=kind, status=CaseStatus.OPEN
+            meter_asset_number=group.meter_asset_number,
+            kind=kind,
+            status=CaseStatus.OPEN,
+            account_number=account_number,
         ).first()
         if existing:
             return existing
@@ -270,6 +275,7 @@ def anomaly_case_open_by_hand(
             condition_since=since,
             raised_on=now.date(),
             last_seen_on=now.date(),
-            evidence={"source": "manual", "note": clean_text(note)},
+            account_number=account_number,
+            evidence={"source": "manual", "note": clean_text(note), **(evidence or {})},
             note=clean_text(note),
         )

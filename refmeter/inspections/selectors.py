@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from refmeter.inspections.models import InspectionResult
+from django.db.models import Count, Q
+
+from refmeter.inspections.models import InspectionPlan, InspectionResult, InspectionTarget
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import unit_scope
 
 
 @dataclass(frozen=True)
@@ -27,4 +32,75 @@ def point_inspections(*, point_id: int, limit: int = 20) -> list[InspectionLine]
         for result in InspectionResult.objects.filter(point_id=point_id).select_related(
             "recorded_by"
         )[:limit]
+    ]
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    plan_id: int
+    unit_name: str
+    period_start: dt.date
+    period_end: dt.date
+    seed: int
+    targets: int
+    done: int
+    findings: int
+    overdue: bool
+
+    @property
+    def percent(self) -> int:
+        return int(self.done * 100 / self.targets) if self.targets else 100
+
+
+def plan_rows(*, user: User, today: dt.date) -> list[PlanRow]:
+    plans = (
+        InspectionPlan.objects.filter(unit_scope(user=user))
+        .select_related("unit")
+        .annotate(
+            target_count=Count("targets"),
+            done_count=Count("targets", filter=Q(targets__result__isnull=False)),
+            finding_count=Count(
+                "targets",
+                filter=Q(targets__result__isnull=False) & ~Q(targets__result__finding="sealed"),
+            ),
+        )
+    )
+    rows = []
+    for plan in plans:
+        targets, done = plan.target_count, plan.done_count
+        rows.append(
+            PlanRow(
+                plan_id=plan.pk,
+                unit_name=plan.unit.name,
+                period_start=plan.period_start,
+                period_end=plan.period_end,
+                seed=plan.seed,
+                targets=targets,
+                done=done,
+                findings=plan.finding_count,
+                overdue=plan.period_end <= today and done < targets,
+            )
+        )
+    return rows
+
+
+def plan_targets(*, user: User, plan_id: int) -> tuple[InspectionPlan | None, list[dict[str, Any]]]:
+    plan = InspectionPlan.objects.filter(unit_scope(user=user), pk=plan_id).first()
+    if plan is None:
+        return None, []
+    targets = InspectionTarget.objects.filter(plan=plan).select_related(
+        "point__group__customer", "point__area", "result"
+    )
+    return plan, [
+        {
+            "point_id": target.point_id,
+            "account_number": target.point.account_number,
+            "name": target.point.name,
+            "address": target.point.device_address,
+            "customer": target.point.group.customer.name,
+            "area": target.point.area.number if target.point.area else "",
+            "done": target.result_id is not None,
+            "finding": target.result.get_finding_display() if target.result else "",
+        }
+        for target in targets
     ]

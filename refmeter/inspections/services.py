@@ -1,20 +1,37 @@
+"""Periodic inspections: the half-year plan, what field staff find, and what follows from it."""
+
 from __future__ import annotations
 
 import datetime as dt
+import math
+import random
+from collections import defaultdict
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from refmeter.anomalies.models import AnomalyKind
+from refmeter.anomalies.services import anomaly_case_open_by_hand
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.common.text import clean_text
-from refmeter.inspections.models import Finding, InspectionResult
-from refmeter.organisations.models import Role, User
+from refmeter.inspections.models import (
+    Finding,
+    FollowUp,
+    FollowUpKind,
+    InspectionPlan,
+    InspectionResult,
+    InspectionTarget,
+)
+from refmeter.organisations.models import Role, SupplyUnit, User
 from refmeter.organisations.permissions import ActionNotAllowed
-from refmeter.organisations.selectors import unit_scope
+from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.registry.models import Point
-from refmeter.registry.selectors import RecordNotVisible
+from refmeter.registry.selectors import RecordNotVisible, active_on_filter
+from refmeter.workorders.services import order_change_from_finding
 
 INSPECTING_ROLES = {Role.FIELD_STAFF, Role.ADMINISTRATOR}
+PLANNING_ROLES = {Role.FIELD_STAFF, Role.MANAGER, Role.ADMINISTRATOR}
 
 
 class UnableToRecordInspection(Exception):
@@ -29,6 +46,70 @@ def may_inspect(*, user: User) -> bool:
     )
 
 
+def _add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    return dt.date(day.year + month // 12, month % 12 + 1, 1)
+
+
+def inspection_plan_create(
+    *,
+    actor: User,
+    unit: SupplyUnit,
+    period_start: dt.date,
+    now: dt.datetime,
+    seed: int | None = None,
+    fraction: Decimal = Decimal("0.2"),
+) -> InspectionPlan:
+    """Sample at least ``fraction`` of each customer's active points, every (group, area)
+    stratum at least its share rounded up, reproducibly from the recorded seed."""
+    if not (actor.is_superuser or actor.role in PLANNING_ROLES):
+        raise ActionNotAllowed(_("只有用电检查人员或管理人员可以制定检查计划。"))
+    if not unit_is_visible(user=actor, unit=unit):
+        raise RecordNotVisible(_("您无权操作其他单位的数据。"))
+    if not (Decimal("0.2") <= fraction <= 1):
+        raise UnableToRecordInspection(_("抽检比例不能低于 1/5。"))
+    seed = seed if seed is not None else int(now.timestamp())
+    points = (
+        Point.objects.filter(
+            active_on_filter(period_start), group__unit__path__startswith=unit.path
+        )
+        .values_list("pk", "group__customer_id", "group_id", "area_id")
+        .order_by("account_number")
+    )
+    strata: dict[tuple[int, int, int | None], list[int]] = defaultdict(list)
+    for point_id, customer, group, area in points:
+        strata[(customer, group, area)].append(point_id)
+    rng = random.Random(seed)
+    chosen: list[InspectionTarget] = []
+    with transaction.atomic():
+        plan = InspectionPlan.objects.create(
+            unit=unit, period_start=period_start, period_end=_add_months(period_start, 6),
+            fraction=fraction, seed=seed, created_by=actor, created_at=now,
+        )  # fmt: skip
+        for (customer_id, group_id, area_id), members in sorted(
+            strata.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
+        ):
+            take = math.ceil(len(members) * fraction)
+            for point_id in sorted(rng.sample(members, take)):
+                chosen.append(
+                    InspectionTarget(
+                        plan=plan, point_id=point_id, customer_id=customer_id,
+                        group_id=group_id, area_id=area_id,
+                    )
+                )  # fmt: skip
+        InspectionTarget.objects.bulk_create(chosen, batch_size=2000)
+        audit_record(
+            actor=actor,
+            occurred_at=now,
+            change=AuditChange(
+                action="inspection_plan.create", subject_type="inspection_plan",
+                subject_id=plan.pk, subject_label=f"{unit.name} {period_start}",
+                after={"targets": len(chosen), "seed": seed, "fraction": str(fraction)},
+            ),
+        )  # fmt: skip
+    return plan
+
+
 def inspection_result_record(
     *,
     actor: User,
@@ -37,13 +118,19 @@ def inspection_result_record(
     note: str,
     now: dt.datetime,
     label_serial: int | None = None,
+    found_location: str = "",
+    found_count: int = 0,
 ) -> InspectionResult:
+    """Record a finding at a point; it counts for any open plan the point is in, and starts
+    what must follow: a theft check, a change order, a multiplier-mismatch case."""
     if not may_inspect(user=actor):
         raise ActionNotAllowed(_("只有装接/用电检查人员可以记录检查结果。"))
     if finding not in Finding.values:
         raise UnableToRecordInspection(_("请选择检查结果。"))
     if finding == Finding.OTHER and not clean_text(note):
         raise UnableToRecordInspection(_("选择“其他情况”时请填写说明。"))
+    if finding == Finding.UNREGISTERED and (not clean_text(found_location) or found_count < 1):
+        raise UnableToRecordInspection(_("发现未登记点位时请填写位置和数量。"))
     with transaction.atomic():
         point = (
             Point.objects.filter(unit_scope(user=actor, unit_field="group__unit"), pk=point_id)
@@ -53,25 +140,62 @@ def inspection_result_record(
         if point is None:
             raise RecordNotVisible(_("未找到该用电点，或它不属于您所在单位及下属单位。"))
         result = InspectionResult.objects.create(
-            point=point,
-            finding=finding,
-            note=clean_text(note),
-            label_serial=label_serial,
-            recorded_by=actor,
-            recorded_at=now,
-        )
+            point=point, finding=finding, note=clean_text(note), label_serial=label_serial,
+            found_location=clean_text(found_location), found_count=found_count,
+            recorded_by=actor, recorded_at=now,
+        )  # fmt: skip
+        InspectionTarget.objects.filter(
+            point=point, result__isnull=True, plan__period_start__lte=now.date(),
+            plan__period_end__gt=now.date(),
+        ).update(result=result)  # fmt: skip
+        _follow_up(result, point, actor=actor, now=now)
         audit_record(
             actor=actor,
             occurred_at=now,
-            reason=_("扫码现场检查"),
+            reason=_("现场检查"),
             change=AuditChange(
-                action="inspection.record",
-                subject_type="point",
-                subject_id=point.pk,
-                subject_label=f"{point.account_number} {point.name}",
-                parent_type="group",
+                action="inspection.record", subject_type="point", subject_id=point.pk,
+                subject_label=f"{point.account_number} {point.name}", parent_type="group",
                 parent_id=point.group_id,
-                after={"finding": finding, "note": result.note},
+                after={"finding": finding, "note": result.note,
+                       "found_location": result.found_location, "found_count": found_count},
             ),
-        )
+        )  # fmt: skip
     return result
+
+
+def _follow_up(result: InspectionResult, point: Point, *, actor: User, now: dt.datetime) -> None:
+    follow_ups = []
+    where = f"{point.account_number} {point.name}"
+    if result.finding == Finding.SEAL_MISSING:
+        case = anomaly_case_open_by_hand(
+            actor=actor, group_id=point.group_id, kind=AnomalyKind.THEFT, since=now.date(),
+            note=_("现场检查发现接线无封印：%(point)s。%(note)s") % {"point": where, "note": result.note},
+            now=now, account_number=point.account_number,
+        )  # fmt: skip
+        follow_ups.append(
+            FollowUp(result=result, kind=FollowUpKind.THEFT_CASE, reference=str(case.pk))
+        )
+    if result.finding in (Finding.POINT_MISSING, Finding.UNREGISTERED):
+        text = (
+            _("现场检查：点位 %(point)s 不存在，需取消。") % {"point": where}
+            if result.finding == Finding.POINT_MISSING
+            else _("现场检查：在 %(location)s 发现 %(count)d 个未登记点位，需新增。")
+            % {"location": result.found_location, "count": result.found_count}
+        )
+        order = order_change_from_finding(actor=actor, group_id=point.group_id, note=text, now=now)
+        follow_ups.append(
+            FollowUp(result=result, kind=FollowUpKind.CHANGE_ORDER, reference=order.number)
+        )
+    if result.finding == Finding.UNREGISTERED:
+        case = anomaly_case_open_by_hand(
+            actor=actor, group_id=point.group_id, kind=AnomalyKind.MULTIPLIER, since=now.date(),
+            note=_("在 %(location)s 发现 %(count)d 个未登记点位。")
+            % {"location": result.found_location, "count": result.found_count},
+            now=now, account_number=point.account_number,
+            evidence={"unregistered_points": result.found_count, "location": result.found_location},
+        )  # fmt: skip
+        follow_ups.append(
+            FollowUp(result=result, kind=FollowUpKind.MULTIPLIER_CASE, reference=str(case.pk))
+        )
+    FollowUp.objects.bulk_create(follow_ups)

@@ -135,6 +135,10 @@ def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
     if not view.valid or view.point_id is None:
         return render(request, "refusal.html", {"message": view.reason}, status=404)
     try:
+        count = int(request.POST.get("found_count") or 0)
+    except ValueError:
+        count = 0
+    try:
         inspection_result_record(
             actor=_user(request),
             point_id=view.point_id,
@@ -142,6 +146,8 @@ def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
             note=request.POST.get("note", ""),
             now=timezone.now(),
             label_serial=view.serial,
+            found_location=request.POST.get("found_location", ""),
+            found_count=count,
         )
     except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))

@@ -1049,3 +1049,37 @@ def order_step_return(*, actor: User, order_id: int, reason: str, now: dt.dateti
         order.step = previous
         order.save(update_fields=["step"])
     return order
+
+
+def order_change_from_finding(
+    *, actor: User, group_id: int, note: str, now: dt.datetime
+) -> WorkOrder:
+    """A change order started by a field finding (points added or removed on site). It waits
+    at acceptance for the clerk; if the group already has an open order, the finding is
+    noted on that one instead."""
+    group = (
+        Group.objects.filter(unit_scope(user=actor), pk=group_id)
+        .select_related("customer", "device_type")
+        .first()
+    )
+    if group is None:
+        raise OrderNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
+    with transaction.atomic():
+        order = WorkOrder.objects.filter(group=group).exclude(step=Step.DONE).first()
+        if order is None:
+            order = WorkOrder.objects.create(
+                number=_order_number(now.astimezone(dt.UTC).date()),
+                kind=OrderKind.CHANGE,
+                unit=group.unit,
+                customer=group.customer,
+                group=group,
+                device_type=group.device_type,
+                step=Step.ACCEPTANCE,
+                created_by=actor,
+                created_at=now,
+                note=clean_text(note)[:500],
+            )
+            _event(order, actor=actor, kind=EventKind.CREATED, now=now, note=note)
+        else:
+            _event(order, actor=actor, kind=EventKind.NOTE, now=now, note=note)
+    return order

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from refmeter.inspections import views
+
+app_name = "inspections"
+
+urlpatterns = [
+    path("", views.plans, name="plans"),
+    path("<int:plan_id>/", views.plan_detail, name="plan"),
+]

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from refmeter.inspections.selectors import plan_rows, plan_targets
+from refmeter.inspections.services import UnableToRecordInspection, inspection_plan_create
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.selectors import units_visible_to
+from refmeter.registry.selectors import RecordNotVisible
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+@login_required
+def plans(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        unit = units_visible_to(user=user).filter(pk=request.POST.get("unit") or 0).first()
+        try:
+            start = dt.date.fromisoformat(request.POST.get("period_start", ""))
+            seed = int(request.POST["seed"]) if request.POST.get("seed") else None
+            if unit is None:
+                raise UnableToRecordInspection(_("请选择供电单位。"))
+            plan = inspection_plan_create(
+                actor=user, unit=unit, period_start=start, now=timezone.now(), seed=seed,
+                fraction=Decimal(request.POST.get("fraction") or "0.2"),
+            )  # fmt: skip
+        except ValueError:
+            messages.error(request, _("请填写检查期开始日期。"))
+        except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
+            messages.error(request, str(error))
+        else:
+            return redirect("inspections:plan", plan_id=plan.pk)
+    return render(
+        request,
+        "inspections/plans.html",
+        {
+            "rows": plan_rows(user=user, today=timezone.localdate()),
+            "units": units_visible_to(user=user),
+        },
+    )
+
+
+@login_required
+def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan, targets = plan_targets(user=_user(request), plan_id=plan_id)
+    if plan is None:
+        return render(request, "refusal.html", {"message": _("未找到该检查计划。")}, status=404)
+    return render(
+        request,
+        "inspections/plan.html",
+        {"plan": plan, "targets": targets, "done": sum(1 for target in targets if target["done"])},
+    )
