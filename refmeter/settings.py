@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "refmeter.spreadsheets",
     "refmeter.workorders",
     "refmeter.labels",
+    "refmeter.dashboard",
     "refmeter.demo",
 ]
 

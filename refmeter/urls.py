@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from refmeter.api import api
+from refmeter.dashboard.views import dashboard
 
 urlpatterns = [
     path(
@@ -25,6 +26,7 @@ urlpatterns = [
     path("lineloss/", include("refmeter.lineloss.urls")),
     path("outages/", include("refmeter.outages.urls")),
     path("inspections/", include("refmeter.inspections.urls")),
+    path("dashboard/", dashboard, name="dashboard"),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

@@ -1,0 +1,1 @@
+"""The managers' dashboard: one page over every capability."""

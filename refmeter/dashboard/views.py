@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from refmeter.anomalies.models import AnomalyCase, CaseStatus
+from refmeter.common.periods import Period
+from refmeter.inspections.selectors import plan_rows
+from refmeter.lineloss.selectors import lineloss_report
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import unit_scope
+from refmeter.outages.models import Outage
+from refmeter.outages.selectors import affected_points
+from refmeter.registry.selectors import point_statistics
+from refmeter.workorders.models import Step, WorkOrder
+from refmeter.workorders.selectors import archive_deadlines
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = cast(User, request.user)
+    today = timezone.localdate()
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    orders = WorkOrder.objects.filter(unit_scope(user=user)).exclude(step=Step.DONE)
+    by_step = dict(
+        orders.values_list("step").annotate(count=Count("id")).values_list("step", "count")
+    )
+    cases = AnomalyCase.objects.filter(
+        unit_scope(user=user, unit_field="group__unit"), status=CaseStatus.OPEN
+    )
+    kinds = dict(AnomalyCase._meta.get_field("kind").choices)  # type: ignore[arg-type]
+    report = lineloss_report(
+        period=Period.month(last.year, last.month), unit_filter=unit_scope(user=user)
+    )
+    moves = Counter(row.moved for row in report if row.moved)
+    upcoming = Outage.objects.filter(unit_scope(user=user), starts_at__gte=timezone.now())[:20]
+    pending = []
+    for outage in upcoming:
+        affected = len(affected_points(outage=outage))
+        notified = outage.notices.count()
+        if notified < affected:
+            pending.append({"outage": outage, "affected": affected, "notified": notified})
+    return render(
+        request,
+        "dashboard/dashboard.html",
+        {
+            "stats": point_statistics(user=user, as_of=today),
+            "orders_open": orders.count(),
+            "orders_by_step": [(Step(step).label, count) for step, count in by_step.items()],
+            "deadlines": archive_deadlines(user=user, today=today),
+            "cases_open": cases.count(),
+            "cases_by_kind": [
+                (kinds.get(kind, kind), count)
+                for kind, count in cases.values_list("kind")
+                .annotate(count=Count("id"))
+                .values_list("kind", "count")
+            ],
+            "lineloss_month": f"{last:%Y-%m}",
+            "into_qualified": moves.get("into_qualified", 0),
+            "out_of_qualified": moves.get("out_of_qualified", 0),
+            "plans": plan_rows(user=user, today=today)[:6],
+            "pending_outages": pending,
+        },
+    )
