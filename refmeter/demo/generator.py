@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.organisations.models import Role, SupplyUnit, UnitKind, User
@@ -234,6 +235,8 @@ def load_demo(
     for weeks_ago in range(26, -1, -2):
         anomalies_scan(as_of=today - dt.timedelta(days=7 * weeks_ago), now=now)
     progress("近半年的异常扫描已运行")
+    _demo_field_and_grid(today=today, now=now)
+    progress("线损数据、停电计划与周期检查计划已创建")
     return DemoSummary(
         units=len(units),
         users=len(users),
@@ -561,3 +564,45 @@ def _demo_readings(*, rng: random.Random, today: dt.date) -> int:
             rows = []
     MeterReading.objects.bulk_create(rows, batch_size=5000)
     return MeterReading.objects.count()
+
+
+def _demo_field_and_grid(*, today: dt.date, now: dt.datetime) -> None:
+    """Last month's supply and sales per area (some look high-loss until the virtual energy
+    is counted), a planned outage next week, and this half-year's inspection plan."""
+    from decimal import Decimal
+
+    from refmeter.common.periods import Period
+    from refmeter.inspections.services import inspection_plan_create
+    from refmeter.lineloss.models import AreaEnergy
+    from refmeter.lineloss.selectors import area_virtual_energy
+    from refmeter.outages.models import OutageKind
+    from refmeter.outages.services import outage_create
+
+    admin = User.objects.get(username="admin")
+    rng = random.Random(2016)
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    period = Period.month(last.year, last.month)
+    virtual = area_virtual_energy(period=period)
+    rows = []
+    for area_id, figure in virtual.items():
+        sales = Decimal(str(round(rng.uniform(2000, 20000), 2)))
+        loss = Decimal(str(round(rng.uniform(0.02, 0.08), 4)))
+        supply = ((sales + figure.energy) / (1 - loss)).quantize(Decimal("0.01"))
+        rows.append(AreaEnergy(area_id=area_id, period_start=period.start_date, supply_kwh=supply,
+                               sales_kwh=sales, imported_at=now))  # fmt: skip
+    AreaEnergy.objects.bulk_create(rows)
+    south = SupplyUnit.objects.get(code="3350101")
+    busiest = (
+        Point.objects.filter(group__unit=south, status="active")
+        .values_list("area__number", flat=True)
+        .order_by("area__number")
+        .first()
+    )
+    start = timezone.make_aware(dt.datetime.combine(today + dt.timedelta(days=9), dt.time(8, 30)))
+    outage_create(
+        actor=admin, unit=south, kind=OutageKind.PLANNED, starts_at=start,
+        ends_at=start + dt.timedelta(hours=8), reason="10kV 线路检修",
+        area_numbers=[busiest] if busiest else [], access_point_numbers=[], now=now,
+    )  # fmt: skip
+    half_year = dt.date(today.year, 1 if today.month <= 6 else 7, 1)
+    inspection_plan_create(actor=admin, unit=south, period_start=half_year, now=now, seed=2017)

@@ -68,6 +68,14 @@ class TestDemoCity:
         assert MeterReading.objects.filter(reading_date=TODAY).count() >= 80
         assert MeterReading.objects.filter(forward_total=Decimal("1149.24")).count() > 250
         assert {"stopped", "zero", "missing", "unbalanced", "running_fast"} <= open_kinds
+        from refmeter.inspections.models import InspectionPlan
+        from refmeter.lineloss.models import AreaEnergy
+        from refmeter.outages.models import Outage
+
+        assert AreaEnergy.objects.count() == 1735
+        assert Outage.objects.count() == 1
+        plan = InspectionPlan.objects.get()
+        assert plan.targets.count() >= 3691 / 5
 
 
 class TestSplitting:
