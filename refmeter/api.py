@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from refmeter.billing.api import router as billing_router
 from refmeter.labels.api import router as labels_router
+from refmeter.lineloss.api import router as lineloss_router
 from refmeter.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -17,3 +18,4 @@ api = NinjaAPI(
 api.add_router("/", registry_router)
 api.add_router("/", labels_router)
 api.add_router("/", billing_router)
+api.add_router("/", lineloss_router)

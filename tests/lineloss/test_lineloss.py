@@ -143,3 +143,19 @@ class TestPages:
             in lines
         )
         assert '"month": "2026-06", "before": 6.0, "after": -3.0' in chart.content.decode()
+
+
+class TestApi:
+    def test_the_line_loss_system_reads_each_areas_virtual_energy(self, client, city, moved):
+        from refmeter.organisations.services import api_token_create
+
+        key = api_token_create(user=city.south_clerk, name="线损系统", now=NOW)
+
+        areas = client.get(
+            "/api/v1/lineloss", {"period": "2026-06"}, headers={"Authorization": f"Bearer {key}"}
+        ).json()
+
+        assert {(area["area_number"], area["virtual"], area["point_days"]) for area in areas} == {
+            (city.south_area.number, "225.00", 75),
+            (city.south_other_area.number, "45.00", 15),
+        }
