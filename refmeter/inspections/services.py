@@ -76,9 +76,11 @@ def inspection_plan_create(
         .values_list("pk", "group__customer_id", "group_id", "area_id")
         .order_by("account_number")
     )
-    strata: dict[tuple[int, int, int | None], list[int]] = defaultdict(list)
+    strata: dict[int, dict[tuple[int, int | None], list[int]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for point_id, customer, group, area in points:
-        strata[(customer, group, area)].append(point_id)
+        strata[customer][(group, area)].append(point_id)
     rng = random.Random(seed)
     chosen: list[InspectionTarget] = []
     with transaction.atomic():
@@ -86,17 +88,16 @@ def inspection_plan_create(
             unit=unit, period_start=period_start, period_end=_add_months(period_start, 6),
             fraction=fraction, seed=seed, created_by=actor, created_at=now,
         )  # fmt: skip
-        for (customer_id, group_id, area_id), members in sorted(
-            strata.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or 0)
-        ):
-            take = math.ceil(len(members) * fraction)
-            for point_id in sorted(rng.sample(members, take)):
-                chosen.append(
-                    InspectionTarget(
-                        plan=plan, point_id=point_id, customer_id=customer_id,
-                        group_id=group_id, area_id=area_id,
-                    )
-                )  # fmt: skip
+        for customer_id in sorted(strata):
+            cells = strata[customer_id]
+            for (group_id, area_id), take in _allocate(cells, fraction, rng).items():
+                for point_id in sorted(rng.sample(cells[(group_id, area_id)], take)):
+                    chosen.append(
+                        InspectionTarget(
+                            plan=plan, point_id=point_id, customer_id=customer_id,
+                            group_id=group_id, area_id=area_id,
+                        )
+                    )  # fmt: skip
         InspectionTarget.objects.bulk_create(chosen, batch_size=2000)
         audit_record(
             actor=actor,
@@ -108,6 +109,23 @@ def inspection_plan_create(
             ),
         )  # fmt: skip
     return plan
+
+
+def _allocate(
+    cells: dict[tuple[int, int | None], list[int]], fraction: Decimal, rng: random.Random
+) -> dict[tuple[int, int | None], int]:
+    """A customer's sample size, ceil(points x fraction), shared among its (group, area)
+    strata in proportion to their size; the remainders go to the largest fractions, ties
+    broken by the seeded generator."""
+    total = sum(len(members) for members in cells.values())
+    size = math.ceil(total * fraction)
+    keys = sorted(cells, key=lambda key: (key[0], key[1] or 0))
+    exact = {key: Decimal(len(cells[key]) * size) / total for key in keys}
+    shares = {key: int(exact[key]) for key in keys}
+    order = sorted(keys, key=lambda key: (-(exact[key] - shares[key]), rng.random()))
+    for key in order[: size - sum(shares.values())]:
+        shares[key] += 1
+    return {key: take for key, take in shares.items() if take}
 
 
 def inspection_result_record(
