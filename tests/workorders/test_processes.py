@@ -52,27 +52,7 @@ def run_to_installation(order, staff, *, connection_date=dt.date(2026, 9, 30)):
     services.order_step_complete(actor=staff[Role.CLERK], order_id=order.pk, now=NOW)
     services.order_survey_resolve(actor=staff[Role.SURVEYOR], order_id=order.pk, now=NOW)
     services.order_step_complete(actor=staff[Role.SURVEYOR], order_id=order.pk, now=NOW)
-    services.contract_save(
-        actor=staff[Role.CUSTOMER_MANAGER],
-        order_id=order.pk,
-        number="HT-2026-0001",
-        start_date=dt.date(2026, 9, 1),
-        end_date=dt.date(2031, 8, 31),
-        approved_by="王主任",
-        approved_date=dt.date(2026, 9, 20),
-        signed_date=dt.date(2026, 9, 25),
-        now=NOW,
-    )
-    services.order_step_complete(actor=staff[Role.CUSTOMER_MANAGER], order_id=order.pk, now=NOW)
-    services.connection_record(
-        actor=staff[Role.FIELD_STAFF],
-        order_id=order.pk,
-        connection_date=connection_date,
-        meter_asset_number="3310009998887",
-        ct_ratio=1,
-        now=NOW,
-    )
-    services.order_step_complete(actor=staff[Role.FIELD_STAFF], order_id=order.pk, now=NOW)
+    run_contract_and_connection(order, staff, connection_date=connection_date)
 
 
 class TestNewInstall:
@@ -476,11 +456,11 @@ class TestInstallationDatesFromASheet:
         assert set(order.lines.values_list("installation_date", flat=True)) == {None}
 
 
-def run_contract_and_connection(order, staff):
+def run_contract_and_connection(order, staff, *, connection_date=dt.date(2026, 9, 30)):
     services.contract_save(
         actor=staff[Role.CUSTOMER_MANAGER],
         order_id=order.pk,
-        number="HT-9",
+        number="HT-2026-0001",
         start_date=dt.date(2026, 9, 1),
         end_date=dt.date(2031, 8, 31),
         approved_by="王主任",
@@ -492,8 +472,8 @@ def run_contract_and_connection(order, staff):
     services.connection_record(
         actor=staff[Role.FIELD_STAFF],
         order_id=order.pk,
-        connection_date=dt.date(2026, 9, 30),
-        meter_asset_number="3310009998888",
+        connection_date=connection_date,
+        meter_asset_number="3310009998887",
         now=NOW,
     )
     services.order_step_complete(actor=staff[Role.FIELD_STAFF], order_id=order.pk, now=NOW)
