@@ -236,3 +236,12 @@ class TestLanguage:
         assert "基准户查询" in chinese
         assert "Base account search" in english
         assert "基准户查询" not in english
+
+
+class TestDefaultLanguage:
+    def test_an_english_browser_still_gets_chinese_until_english_is_chosen(self, client, city):
+        client.force_login(city.south_clerk)
+
+        page = client.get(reverse("registry:group_search"), headers={"Accept-Language": "en-US,en"})
+
+        assert "基准户查询" in page.content.decode()
