@@ -37,7 +37,7 @@ from refmeter.organisations.models import Role, User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import FinalBillRequest, Group, GroupStatus, Point, PointKind
-from refmeter.registry.selectors import group_multiplier_history
+from refmeter.registry.selectors import multiplier_spans
 
 CENT = Decimal("0.01")
 REGISTERS = ("sharp", "peak", "flat", "valley")
@@ -224,30 +224,34 @@ def _compute_bills(
     for adjustment in BillAdjustment.objects.filter(group_id__in=group_ids, bill__isnull=True):
         pending[adjustment.group_id].append(adjustment)
     problems: list[str] = []
-    bill_points: list[BillPoint] = []
+    bills: list[tuple[Bill, list[BillPoint], list[BillAdjustment]]] = []
     for index, group in enumerate(groups, start=1):
         bill, detail, problem = _bill_for(group, run, period, tariffs, readings, points[group.pk])
         if problem:
             problems.append(problem)
             continue
-        assert bill is not None
+        if bill is None:
+            continue
         adjustments = pending.get(group.pk, [])
         bill.adjustment_amount = sum((item.amount for item in adjustments), Decimal(0))
         bill.total_amount = bill.energy_amount + bill.adjustment_amount
-        bill.save()
-        for item in detail:
-            item.bill = bill
-        bill_points.extend(detail)
-        if adjustments:
-            BillAdjustment.objects.filter(pk__in=[item.pk for item in adjustments]).update(
-                bill=bill
-            )
-        if len(bill_points) >= 5000:
-            BillPoint.objects.bulk_create(bill_points)
-            bill_points = []
+        bills.append((bill, detail, adjustments))
         if index % 500 == 0:
             progress(index, len(groups))
-    BillPoint.objects.bulk_create(bill_points)
+    # Bills in bulk, then their per-point detail, then the adjustments they settle.
+    for start in range(0, len(bills), 2000):
+        chunk = bills[start : start + 2000]
+        Bill.objects.bulk_create([bill for bill, _detail, _adjustments in chunk])
+        detail_rows = []
+        for bill, detail, adjustments in chunk:
+            for item in detail:
+                item.bill = bill
+            detail_rows.extend(detail)
+            if adjustments:
+                BillAdjustment.objects.filter(pk__in=[item.pk for item in adjustments]).update(
+                    bill=bill
+                )
+        BillPoint.objects.bulk_create(detail_rows, batch_size=5000)
     return problems
 
 
@@ -354,14 +358,16 @@ def _bill_for(
     first_reading = readings[(group.pk, segments[0][0])]
     last_reading = readings[(group.pk, segments[-1][1])]
     reference_total = (last_reading.forward_total - first_reading.forward_total) * group.ct_ratio
-    history = group_multiplier_history(group_id=group.pk)
+    # The multiplier within the billed stretch, from the points already loaded.
     spans = [
         {
-            "from": span.from_date.isoformat(),
-            "to": span.to_date.isoformat() if span.to_date else None,
+            "from": max(span.from_date, start).isoformat(),
+            "to": min(span.to_date, end).isoformat() if span.to_date else end.isoformat(),
             "multiplier": span.multiplier,
         }
-        for span in history
+        for span in multiplier_spans(
+            (point.active_from_date, point.active_to_date) for point in points
+        )
         if (span.to_date is None or span.to_date > start) and span.from_date < end
     ]
     bill = Bill(

@@ -93,16 +93,15 @@ class MultiplierSpan:
     multiplier: int
 
 
-def group_multiplier_history(*, group_id: int) -> list[MultiplierSpan]:
-    """The multiplier as a sequence of spans, one per change, oldest first."""
-    intervals = list(
-        Point.objects.filter(group_id=group_id, active_from_date__isnull=False).values_list(
-            "active_from_date", "active_to_date"
-        )
-    )
+def multiplier_spans(
+    intervals: Iterable[tuple[dt.date | None, dt.date | None]],
+) -> list[MultiplierSpan]:
+    """The multiplier as a sequence of spans, one per change, oldest first, from the
+    points' active periods."""
     changes: dict[dt.date, int] = {}
     for start, end in intervals:
-        assert start is not None
+        if start is None:
+            continue
         changes[start] = changes.get(start, 0) + 1
         if end is not None:
             changes[end] = changes.get(end, 0) - 1
@@ -117,6 +116,14 @@ def group_multiplier_history(*, group_id: int) -> list[MultiplierSpan]:
         else:
             spans.append(MultiplierSpan(day, next_day, level))
     return [span for span in spans if span.multiplier or span.to_date is not None]
+
+
+def group_multiplier_history(*, group_id: int) -> list[MultiplierSpan]:
+    return multiplier_spans(
+        Point.objects.filter(group_id=group_id, active_from_date__isnull=False).values_list(
+            "active_from_date", "active_to_date"
+        )
+    )
 
 
 # ---------------------------------------------------------------- groups

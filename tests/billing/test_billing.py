@@ -63,8 +63,8 @@ class TestMonthlyBill:
         assert bill.billed_energy == Decimal("303.00")
         assert bill.energy_amount == Decimal("199.37")
         assert bill.multiplier_spans == [
-            {"from": "2026-01-01", "to": "2026-06-20", "multiplier": 3},
-            {"from": "2026-06-20", "to": None, "multiplier": 4},
+            {"from": "2026-06-01", "to": "2026-06-20", "multiplier": 3},
+            {"from": "2026-06-20", "to": "2026-07-01", "multiplier": 4},
         ]
         assert sorted(bill.points.values_list("active_days", "energy")) == [
             (11, Decimal("33.00")),
