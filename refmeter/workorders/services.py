@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
-from refmeter.organisations.models import User
+from refmeter.organisations.models import Role, User
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.registry.models import (
     Customer,
@@ -42,8 +42,10 @@ from refmeter.registry.services import (
 from refmeter.spreadsheets.application_list import CellProblem, parse_application_list
 from refmeter.workorders.models import (
     REQUIRED_DOCUMENTS,
+    STEP_ROLES,
     ArchiveDocument,
     Contract,
+    DocumentKind,
     EventKind,
     LineAction,
     OrderCounter,
@@ -118,9 +120,6 @@ def _locked_order(*, actor: User, order_id: int, step: str | Sequence[str]) -> W
 
 
 def _step_roles_text(step: str) -> str:
-    from refmeter.organisations.models import Role
-    from refmeter.workorders.models import STEP_ROLES
-
     return "、".join(str(Role(role).label) for role in sorted(STEP_ROLES.get(step, ())))
 
 
@@ -890,8 +889,6 @@ def _step_problems(order: WorkOrder, *, now: dt.datetime) -> list[str]:
         present = set(order.documents.values_list("kind", flat=True))
         missing = [kind for kind in REQUIRED_DOCUMENTS[order.kind] if kind not in present]
         if missing:
-            from refmeter.workorders.models import DocumentKind
-
             problems.append(
                 _("还缺少归档资料：%(kinds)s")
                 % {"kinds": "、".join(str(DocumentKind(kind).label) for kind in missing)}
