@@ -205,3 +205,23 @@ class TestPersistence:
         assert AnomalyCase.objects.get(kind=AnomalyKind.STOPPED).last_seen_on == dt.date(
             2026, 10, 10
         )
+
+
+class TestTuning:
+    def test_an_administrators_tuning_replaces_the_default(self, city):
+        from refmeter.anomalies.models import AnomalyRule
+
+        AnomalyRule.objects.create(
+            kind="stopped", raise_after_days=5, clear_after_days=3, threshold=0
+        )
+        meter = group(city, start=dt.date(2026, 1, 1))
+        factories.readings(meter, dt.date(2026, 10, 1), [50] * 6)
+
+        scan(dt.date(2026, 10, 5))
+        early = cases(AnomalyKind.STOPPED)
+        scan(dt.date(2026, 10, 6))
+
+        assert early == []
+        assert cases(AnomalyKind.STOPPED) == [
+            (AnomalyKind.STOPPED, dt.date(2026, 10, 2), dt.date(2026, 10, 6), CaseStatus.OPEN)
+        ]
