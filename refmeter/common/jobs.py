@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from refmeter.common.models import Job, JobStatus
@@ -28,6 +29,22 @@ def job_start(*, job_id: int, now: dt.datetime, message: str = "") -> None:
     Job.objects.filter(pk=job_id).update(
         status=JobStatus.RUNNING, started_at=now, message=message[:300]
     )
+
+
+def job_begin(*, job_id: int, now: dt.datetime, message: str = "") -> tuple[Job, Any]:
+    """Mark the job running and return it with the user who asked for it, whose unit
+    the job's work is scoped to."""
+    job_start(job_id=job_id, now=now, message=message)
+    job = Job.objects.select_related("created_by__unit").get(pk=job_id)
+    if job.created_by is None:
+        raise RuntimeError("a background job runs on behalf of the user who started it")
+    return job, job.created_by
+
+
+def job_upload(job: Job) -> bytes:
+    """The file uploaded for the job, kept in storage so the page could return at once."""
+    with default_storage.open(job.parameters["path"], "rb") as stored:
+        return bytes(stored.read())
 
 
 def job_finish(

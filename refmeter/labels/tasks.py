@@ -11,8 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from refmeter.common.jobs import job_finish, job_progress, job_start
-from refmeter.common.models import Job
+from refmeter.common.jobs import job_begin, job_finish, job_progress
 from refmeter.labels.layouts import UnknownLayout, layout_get
 from refmeter.labels.pdf import LabelPrint, labels_pdf
 from refmeter.labels.selectors import (
@@ -63,10 +62,7 @@ def print_labels_to_file(
 
 @task()
 def label_print_task(job_id: int) -> None:
-    job = Job.objects.get(pk=job_id)
-    job_start(job_id=job_id, now=timezone.now(), message=_("签发标签"))
-    assert job.created_by_id is not None
-    user = User.objects.select_related("unit").get(pk=job.created_by_id)
+    job, user = job_begin(job_id=job_id, now=timezone.now(), message=_("签发标签"))
     parameters = job.parameters
     try:
         targets = label_targets(user=user, source=parameters["source"], ids=parameters["ids"])

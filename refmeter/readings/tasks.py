@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from refmeter.common.jobs import job_finish, job_progress, job_start
-from refmeter.common.models import Job
+from refmeter.common.jobs import job_begin, job_finish, job_progress, job_upload
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
-from refmeter.organisations.models import User
 from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
 
 READINGS_IMPORT = "readings_import"
@@ -16,12 +13,8 @@ READINGS_IMPORT = "readings_import"
 
 @task()
 def readings_import_task(job_id: int) -> None:
-    job = Job.objects.get(pk=job_id)
-    job_start(job_id=job_id, now=timezone.now(), message=_("开始导入"))
-    assert job.created_by_id is not None
-    actor = User.objects.select_related("unit").get(pk=job.created_by_id)
-    with default_storage.open(job.parameters["path"], "rb") as stored:
-        data = stored.read()
+    job, actor = job_begin(job_id=job_id, now=timezone.now(), message=_("开始导入"))
+    data = job_upload(job)
     try:
         result = readings_import(
             actor=actor,

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from refmeter.common.jobs import job_finish, job_progress, job_start
-from refmeter.common.models import Job
+from refmeter.common.jobs import job_begin, job_finish, job_progress, job_upload
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
-from refmeter.organisations.models import User
 from refmeter.spreadsheets.stock import UnableToImportStock, stock_import
 
 STOCK_IMPORT = "stock_import"
@@ -18,12 +15,8 @@ STOCK_IMPORT = "stock_import"
 
 @task()
 def stock_import_task(job_id: int) -> None:
-    job = Job.objects.get(pk=job_id)
-    job_start(job_id=job_id, now=timezone.now(), message=_("开始导入"))
-    assert job.created_by_id is not None
-    actor = User.objects.select_related("unit").get(pk=job.created_by_id)
-    with default_storage.open(job.parameters["path"], "rb") as stored:
-        data = stored.read()
+    job, actor = job_begin(job_id=job_id, now=timezone.now(), message=_("开始导入"))
+    data = job_upload(job)
 
     def progress(done: int, total: int, message: str) -> None:
         job_progress(job_id=job_id, done=done, total=total, message=message)
