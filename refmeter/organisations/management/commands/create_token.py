@@ -3,10 +3,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from refmeter.organisations.models import User
+from refmeter.organisations.management.actor import command_actor
 from refmeter.organisations.services import api_token_create
 
 
@@ -19,9 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = User.objects.filter(username=options["username"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"用户 {options['username']} 不存在或已停用。")
+        user = command_actor(options["username"])
         key = api_token_create(user=user, name=options["purpose"], now=timezone.now())
         if options["format"] == "json":
             self.stdout.write(json.dumps({"username": user.username, "token": key}))

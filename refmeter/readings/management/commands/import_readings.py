@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
-from refmeter.organisations.models import User
+from refmeter.organisations.management.actor import command_actor
 from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
 
 
@@ -27,11 +27,7 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as error:
             raise CommandError(f"无法读取 {path}：{error.strerror}") from error
-        actor = None
-        if options["user"]:
-            actor = User.objects.select_related("unit").filter(username=options["user"]).first()
-            if actor is None:
-                raise CommandError(f"用户 {options['user']} 不存在。")
+        actor = command_actor(options["user"]) if options["user"] else None
 
         def progress(done: int, message: str) -> None:
             sys.stderr.write(f"\r{message} {done}".ljust(50))

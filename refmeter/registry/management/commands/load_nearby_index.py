@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, read_rows
-from refmeter.organisations.models import User
+from refmeter.organisations.management.actor import command_actor
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry.services import UnableToLoadNearbyIndex, nearby_index_load
 
@@ -24,9 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = User.objects.select_related("unit").filter(username=options["user"]).first()
-        if actor is None:
-            raise CommandError(f"用户 {options['user']} 不存在。")
+        actor = command_actor(options["user"])
         try:
             result = nearby_index_load(
                 actor=actor, rows=read_rows(options["file"]), now=timezone.now()

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refmeter.spreadsheets.management.commands._actor import command_actor
+from refmeter.organisations.management.actor import command_actor
 from refmeter.spreadsheets.stock import stock_export
 
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
-from refmeter.spreadsheets.management.commands._actor import command_actor
+from refmeter.organisations.management.actor import command_actor
 from refmeter.spreadsheets.stock import UnableToImportStock, stock_import
 
 
