@@ -188,8 +188,9 @@ def phase_bill(url: str) -> dict:
     from refmeter.billing.services import billing_run
 
     started = time.perf_counter()
-    result = billing_run(actor=None, year=2026, month=10, now=timezone.now())
-    return {"seconds": time.perf_counter() - started, "bills": result.bills, "peak_mib": peak_mib()}
+    results = billing_run(actor=None, period="2026-10", now=timezone.now())
+    bills = sum(result.bills for result in results)
+    return {"seconds": time.perf_counter() - started, "bills": bills, "peak_mib": peak_mib()}
 
 
 def phase_floor(url: str, csv_path: Path) -> dict:

@@ -166,3 +166,13 @@ def run_queued_tasks() -> None:
         worker_id="test",
         excluded_queue_names=[],
     ).run()
+
+
+def group_terms(group: Group, *, actor: User, from_date: dt.date | None = None, **values) -> Group:
+    """Change a group's CT ratio or tariff code from a date (its creation by default)."""
+    from refmeter.registry.services import group_update
+
+    return group_update(
+        actor=actor, group_id=group.pk, now=NOW, reason="测试",
+        terms_from_date=from_date or group.created_date, **values,
+    )  # fmt: skip

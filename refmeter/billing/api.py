@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from typing import Any, cast
 
@@ -13,10 +14,10 @@ from ninja import Field, Router, Schema, Status
 from ninja.errors import HttpError
 
 from refmeter.anomalies.selectors import case_rows, visible_cases
-from refmeter.billing.models import Bill
+from refmeter.billing.models import BillStatus
+from refmeter.billing.selectors.runs import visible_bills
 from refmeter.organisations.api import TokenAuth
 from refmeter.organisations.models import User
-from refmeter.organisations.selectors import unit_scope
 from refmeter.readings.services import UnableToImportReadings, readings_import
 
 router = Router(auth=TokenAuth(), tags=["metering and billing"])
@@ -94,6 +95,9 @@ def list_anomalies(request: HttpRequest, status: str = "open", limit: int = 500)
 
 class BillOut(Schema):
     bill_id: int = Field(..., alias="pk")
+    number: str
+    revision: int
+    unit_code: str = Field(..., alias="run.unit.code")
     base_account_number: str
     customer_name: str
     kind: str
@@ -109,11 +113,17 @@ class BillOut(Schema):
 
 @router.get("/bills", response=list[BillOut])
 def list_bills(request: HttpRequest, period: str, limit: int = 1000, offset: int = 0) -> Any:
+    """The issued bills of a month, of the units the token's user may see."""
+    if not re.fullmatch(r"\d{4}-\d{2}", period):
+        raise HttpError(400, _("账期格式应为 YYYY-MM。"))
     try:
         start = dt.date.fromisoformat(f"{period}-01")
     except ValueError as error:
         raise HttpError(400, _("账期格式应为 YYYY-MM。")) from error
-    bills = Bill.objects.filter(
-        unit_scope(user=_user(request), unit_field="group__unit"), run__period_start=start
-    ).order_by("base_account_number")
-    return list(bills[offset : offset + min(limit, 10_000)])
+    bills = (
+        visible_bills(user=_user(request))
+        .filter(run__period_start=start, status=BillStatus.ISSUED)
+        .select_related("run__unit")
+        .order_by("base_account_number")
+    )
+    return list(bills[max(offset, 0) : max(offset, 0) + min(max(limit, 0), 10_000)])

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.anomalies.models import AnomalyCase
+from refmeter.organisations.models import SupplyUnit
 from refmeter.registry.models import Group
 
 ENERGY = {"max_digits": 16, "decimal_places": 2}
@@ -68,7 +69,12 @@ class RunStatus(models.TextChoices):
 
 
 class BillingRun(models.Model):
-    period_start = models.DateField(_("账期开始"), unique=True)
+    """One supply unit's month: each unit bills and closes its own month."""
+
+    unit = models.ForeignKey(
+        SupplyUnit, verbose_name=_("供电单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    period_start = models.DateField(_("账期开始"))
     period_end = models.DateField(_("账期结束（不含）"))
     status = models.CharField(
         _("状态"), max_length=8, choices=RunStatus.choices, default=RunStatus.OPEN
@@ -78,15 +84,29 @@ class BillingRun(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     closed_at = models.DateTimeField(_("关账时间"), null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Each unbilled group: {"account_number", "reason" (a ProblemReason), "message"}.
     problems = models.JSONField(_("未出账原因"), default=list)
 
     class Meta:
         verbose_name = _("抄核收账期")
         verbose_name_plural = _("抄核收账期")
-        ordering = ["-period_start"]
+        ordering = ["-period_start", "unit__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "period_start"], name="one_run_per_unit_month")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.period_start:%Y-%m}"
+        return f"{self.unit_id} {self.period_start:%Y-%m}"
+
+
+class ProblemReason(models.TextChoices):
+    MISSING_READING = "missing_reading", _("缺少边界日冻结读数")
+    NO_TARIFF = "no_tariff", _("没有电价")
+    NO_REGISTERS = "no_registers", _("缺少分时示数")
+    UNBALANCED = "unbalanced", _("示值不平")
 
 
 class BillKind(models.TextChoices):
@@ -94,11 +114,24 @@ class BillKind(models.TextChoices):
     FINAL = "final", _("销户结算")
 
 
-class Bill(models.Model):
-    """One invoice per base account per period, with the figures it was computed from."""
+class BillStatus(models.TextChoices):
+    ISSUED = "issued", _("有效")
+    WITHDRAWN = "withdrawn", _("已撤销（重算后未出账）")
 
-    run = models.ForeignKey(BillingRun, on_delete=models.CASCADE, related_name="bills")
+
+class Bill(models.Model):
+    """One invoice per base account per period, with the figures it was computed from.
+
+    A recomputation of an open month updates the same row (same number, same URL) and
+    keeps the figures it replaced as a ``BillRevision``."""
+
+    run = models.ForeignKey(BillingRun, on_delete=models.PROTECT, related_name="bills")
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="bills")
+    number = models.CharField(_("账单号"), max_length=24, unique=True)
+    revision = models.PositiveIntegerField(_("版本"), default=1)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=BillStatus.choices, default=BillStatus.ISSUED
+    )
     kind = models.CharField(_("类型"), max_length=8, choices=BillKind.choices)
     base_account_number = models.CharField(_("基准户号"), max_length=10)
     customer_name = models.CharField(_("客户"), max_length=200)
@@ -132,6 +165,37 @@ class Bill(models.Model):
         return f"{self.base_account_number} {self.period_start:%Y-%m}"
 
 
+# The figures of a bill that a recomputation may change, in the order they are shown.
+BILL_FIGURES = (
+    "kind", "tariff_code", "period_start", "period_end", "ct_ratio", "reading_start",
+    "reading_end", "reference_energy", "days", "point_days", "multiplier_spans", "segments",
+    "billed_energy", "energy_amount", "adjustment_amount", "total_amount", "status",
+)  # fmt: skip
+
+
+class BillRevision(models.Model):
+    """The figures a bill had before a recomputation replaced them."""
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField(_("版本"))
+    figures = models.JSONField(_("原账单数据"))
+    replaced_at = models.DateTimeField(_("重算时间"))
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("账单版本")
+        verbose_name_plural = _("账单版本")
+        ordering = ["bill_id", "-revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["bill", "revision"], name="one_row_per_bill_revision")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_id} r{self.revision}"
+
+
 class BillPoint(models.Model):
     """Per-point detail of a bill: each point's active days and its share of the energy."""
 
@@ -159,6 +223,7 @@ class BackBillingMethod(models.TextChoices):
 class BackBillingStatus(models.TextChoices):
     DRAFT = "draft", _("待审批")
     APPROVED = "approved", _("已审批")
+    WITHDRAWN = "withdrawn", _("已撤回")
 
 
 class BackBilling(models.Model):
@@ -179,7 +244,7 @@ class BackBilling(models.Model):
     price = models.DecimalField(_("电价"), max_digits=8, decimal_places=4)
     amount = models.DecimalField(_("退补金额"), max_digits=14, decimal_places=2)
     status = models.CharField(
-        _("状态"), max_length=8, choices=BackBillingStatus.choices, default=BackBillingStatus.DRAFT
+        _("状态"), max_length=12, choices=BackBillingStatus.choices, default=BackBillingStatus.DRAFT
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -189,11 +254,29 @@ class BackBilling(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # The sanity bound the amount was held against, and whether the computer confirmed an
+    # amount beyond it.
+    sanity_bound = models.DecimalField(
+        _("合理上限（元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    over_bound_confirmed = models.BooleanField(_("超限已确认"), default=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.CharField(_("撤回原因"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("退补")
         verbose_name_plural = _("退补")
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(case__isnull=False) & ~Q(status="withdrawn"),
+                name="one_back_billing_per_case_at_a_time",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.group_id} {self.method} {self.amount}"

@@ -1,19 +1,22 @@
 from django.urls import path
 
-from refmeter.billing import views
+from refmeter.billing.views import back_billing, runs
 
 app_name = "billing"
 
 urlpatterns = [
-    path("", views.runs, name="runs"),
-    path("runs/<int:run_id>/", views.run_detail, name="run"),
-    path("runs/<int:run_id>/bills.xlsx", views.run_export, name="run_export"),
-    path("bills/<int:bill_id>/", views.bill_detail, name="bill"),
-    path("back-billing/new/", views.back_billing_new, name="back_billing_new"),
-    path("back-billing/<int:back_billing_id>/", views.back_billing_detail, name="back_billing"),
+    path("", runs.runs, name="runs"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run"),
+    path("runs/<int:run_id>/close/", runs.run_close, name="run_close"),
+    path("runs/<int:run_id>/bills.xlsx", runs.run_export, name="run_export"),
+    path("bills/<int:bill_id>/", runs.bill_detail, name="bill"),
+    path("back-billing/new/", back_billing.back_billing_new, name="back_billing_new"),
+    path(
+        "back-billing/<int:back_billing_id>/", back_billing.back_billing_detail, name="back_billing"
+    ),
     path(
         "back-billing/<int:back_billing_id>/approve/",
-        views.back_billing_approve,
+        back_billing.back_billing_approve,
         name="back_billing_approve",
     ),
 ]

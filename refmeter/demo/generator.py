@@ -28,6 +28,7 @@ from refmeter.registry.services import (
     customer_create,
     device_type_create,
     group_create,
+    group_update,
     nearby_index_load,
     sub_account_cancel,
     sub_accounts_add,
@@ -93,6 +94,9 @@ DEMO_USERS = [
     ("field", "李装接", Role.FIELD_STAFF, "3350101"),
     ("collector", "周采集", Role.DATA_COLLECTION, "3350101"),
     ("billing", "吴电费", Role.BILLING, "3350101"),
+    # A second billing user of 城南 approves what the first computes; 城北 bills its own month.
+    ("billing2", "冯电费", Role.BILLING, "3350101"),
+    ("billing3", "陈电费", Role.BILLING, "3350102"),
     ("clerk2", "郑受理", Role.CLERK, "3350102"),
 ]
 
@@ -226,7 +230,7 @@ def load_demo(
             progress(f"{customer_spec.short}：{sum(customer_spec.points.values())} 个用电点")
         _demo_work_orders(admin=admin, today=today, now=now, nearby=nearby_by_unit["3350101"])
         progress("在途工单已创建")
-        readings = _demo_readings(rng=rng, today=today)
+        readings = _demo_readings(admin=admin, rng=rng, today=today, now=now)
         progress(f"近 24 个月日冻结读数 {readings} 条（含注入的故障）")
     from refmeter.anomalies.services import anomalies_scan
 
@@ -484,7 +488,7 @@ DEMO_FAULTS = {
 }
 
 
-def _demo_readings(*, rng: random.Random, today: dt.date) -> int:
+def _demo_readings(*, admin: User, rng: random.Random, today: dt.date, now: dt.datetime) -> int:
     """Daily frozen readings for every reference meter over the last 24 months."""
     from decimal import Decimal
 
@@ -505,8 +509,10 @@ def _demo_readings(*, rng: random.Random, today: dt.date) -> int:
     for index, group in enumerate(groups):
         tou = group.customer.name == telecom
         if tou:
-            group.tariff_code = "LV-NONRES-TOU"
-            group.save(update_fields=["tariff_code"])
+            group_update(
+                actor=admin, group_id=group.pk, now=now, reason="演示：分时电价",
+                terms_from_date=group.created_date, tariff_code="LV-NONRES-TOU",
+            )  # fmt: skip
         rated = (
             float(group.device_type.rated_watts)
             * float(group.device_type.daily_operating_hours)

@@ -180,6 +180,31 @@ class Group(models.Model):
         return f"{self.customer} / {self.meter_asset_number}"
 
 
+class GroupTerms(models.Model):
+    """The CT ratio and tariff code of a group from a date on; the next row ends it.
+
+    Billing reads these, so a change dated the 16th bills the 1st-15th with the old
+    values even while the month is still open. ``Group.ct_ratio`` and
+    ``Group.tariff_code`` hold the latest row's values for display and search."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="terms")
+    from_date = models.DateField(_("执行日期"))
+    ct_ratio = models.PositiveIntegerField(_("互感器倍率"))
+    tariff_code = models.CharField(_("电价代码"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("倍率与电价执行记录")
+        verbose_name_plural = _("倍率与电价执行记录")
+        ordering = ["group_id", "from_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "from_date"], name="one_terms_row_a_day"),
+            models.CheckConstraint(condition=Q(ct_ratio__gte=1), name="terms_ct_ratio_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_id} {self.from_date} ×{self.ct_ratio} {self.tariff_code}"
+
+
 class PointKind(models.TextChoices):
     BASE = "base", _("基准户")
     SUB = "sub", _("虚拟子户")

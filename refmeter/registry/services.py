@@ -27,6 +27,7 @@ from refmeter.registry.models import (
     FinalBillRequest,
     Group,
     GroupStatus,
+    GroupTerms,
     NearbyKind,
     NearbyNumber,
     Point,
@@ -720,6 +721,9 @@ def group_create(
             meter_install_date=meter_install_date,
             created_date=created_date,
         )
+        GroupTerms.objects.create(
+            group=group, from_date=created_date, ct_ratio=ct_ratio, tariff_code=group.tariff_code
+        )
         account_number = (
             clean_digits(item.account_number) or account_numbers_issue(unit=unit, count=1)[0]
         )
@@ -1125,9 +1129,13 @@ def group_update(
     now: dt.datetime,
     reason: str,
     work_order: str = "",
+    terms_from_date: dt.date | None = None,
     **values: Any,
 ) -> Group:
-    """Change the reference meter's data or the tariff of a running group."""
+    """Change the reference meter's data or the tariff of a running group.
+
+    A new CT ratio or tariff code holds from ``terms_from_date`` on and is kept as history
+    (``GroupTerms``): billing uses the old values for the days before it."""
     if not work_order:
         require(user=actor, action=Action.MANAGE_REGISTRY)
     unknown = set(values) - set(GROUP_EDITABLE_FIELDS)
@@ -1148,16 +1156,33 @@ def group_update(
                 problems.append(_("参考表 %(meter)s 已属于另一个群组。") % {"meter": meter})
         if values.get("ct_ratio") is not None and int(values["ct_ratio"]) < 1:
             problems.append(_("互感器倍率必须是正整数。"))
+        if "tariff_code" in values:
+            values["tariff_code"] = clean_text(values["tariff_code"])
+        before = {field: _text(getattr(group, field)) for field in values}
+        terms_changed = [
+            field
+            for field in ("ct_ratio", "tariff_code")
+            if field in values and _text(values[field]) != before[field]
+        ]
+        if terms_changed and terms_from_date is None:
+            problems.append(_("变更互感器倍率或电价代码须填写执行日期。"))
+        elif terms_changed and terms_from_date and terms_from_date < group.created_date:
+            problems.append(
+                _("执行日期不能早于立户日期 %(day)s。") % {"day": group.created_date.isoformat()}
+            )
         if problems:
             raise UnableToUpdateGroup(problems)
-        before = {field: _text(getattr(group, field)) for field in values}
         for field, value in values.items():
             setattr(group, field, value)
         after = {field: _text(getattr(group, field)) for field in values}
         changed = [field for field in values if before[field] != after[field]]
         if not changed:
             return group
-        group.save(update_fields=changed)
+        if terms_changed:
+            assert terms_from_date is not None
+            changed += _terms_change(group=group, values=values, from_date=terms_from_date)
+            after["terms_from_date"] = _text(terms_from_date)
+        group.save(update_fields=sorted(set(changed)))
         audit_record(
             actor=actor,
             occurred_at=now,
@@ -1168,8 +1193,30 @@ def group_update(
                 subject_type="group",
                 subject_id=group.pk,
                 subject_label=group.meter_asset_number,
-                before={field: before[field] for field in changed},
-                after={field: after[field] for field in changed},
+                before={field: before[field] for field in changed if field in before},
+                after={
+                    field: after[field]
+                    for field in after
+                    if field in changed or field == "terms_from_date"
+                },
             ),
         )
     return group
+
+
+def _terms_change(*, group: Group, values: dict[str, Any], from_date: dt.date) -> list[str]:
+    """Record the CT ratio and tariff code from ``from_date`` on; the group keeps the
+    latest row's values. Returns the group fields that this changed."""
+    rows = list(GroupTerms.objects.filter(group=group).order_by("from_date"))
+    in_force = next((row for row in reversed(rows) if row.from_date <= from_date), None)
+    ct_ratio = int(values.get("ct_ratio", in_force.ct_ratio if in_force else group.ct_ratio))
+    tariff_code = values.get("tariff_code", in_force.tariff_code if in_force else group.tariff_code)
+    GroupTerms.objects.update_or_create(
+        group=group,
+        from_date=from_date,
+        defaults={"ct_ratio": ct_ratio, "tariff_code": tariff_code},
+    )
+    latest = GroupTerms.objects.filter(group=group).order_by("-from_date").first()
+    assert latest is not None
+    group.ct_ratio, group.tariff_code = latest.ct_ratio, latest.tariff_code
+    return ["ct_ratio", "tariff_code"]

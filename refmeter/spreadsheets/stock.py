@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -680,7 +681,11 @@ def _apply_group(
         }
         differing = {key: value for key, value in values.items() if getattr(group, key) != value}
         if differing:
-            group_update(actor=actor, group_id=group.pk, now=now, reason=reason, **differing)  # type: ignore[arg-type]
+            # A checked list states what holds now: a new CT ratio or tariff from today on.
+            group_update(
+                actor=actor, group_id=group.pk, now=now, reason=reason,
+                terms_from_date=timezone.localtime(now).date(), **differing,  # type: ignore[arg-type]
+            )  # fmt: skip
             changed = True
         if (base.name, base.device_address, base.access_point_id) != (
             row.name, row.address, place.pk,

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from refmeter.billing.services import tariff_create
+from refmeter.organisations.models import Role
 from tests import factories
 
 
@@ -20,6 +21,14 @@ def group(city):
         actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=2,
         active_from=dt.date(2026, 1, 1),
     )  # fmt: skip
-    created.tariff_code = "LV-NONRES"
-    created.save(update_fields=["tariff_code"])
-    return created
+    return factories.group_terms(created, actor=city.south_admin, tariff_code="LV-NONRES")
+
+
+@pytest.fixture
+def billing(city):
+    return factories.user(unit=city.south, role=Role.BILLING, username="biller")
+
+
+@pytest.fixture
+def second_billing(city):
+    return factories.user(unit=city.south, role=Role.BILLING, username="approver")

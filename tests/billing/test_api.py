@@ -42,10 +42,9 @@ class TestBillsApi:
             actor=city.south_admin, unit=city.south, place=city.south_place,
             active_from=dt.date(2026, 1, 1),
         )  # fmt: skip
-        group.tariff_code = "LV"
-        group.save(update_fields=["tariff_code"])
+        factories.group_terms(group, actor=city.south_admin, tariff_code="LV")
         factories.readings(group, dt.date(2026, 6, 1), [100 + day for day in range(31)])
-        billing_run(actor=None, year=2026, month=6, now=NOW)
+        billing_run(actor=None, period="2026-06", now=NOW)
 
         bills = client.get(
             "/api/v1/bills", {"period": "2026-06"}, headers=bearer(city.south_clerk)

@@ -8,14 +8,7 @@ from decimal import Decimal
 import pytest
 
 from refmeter.billing.models import Bill, BillKind
-from refmeter.billing.services import (
-    UnableToBill,
-    back_billing_approve,
-    back_billing_compute,
-    billing_run,
-    tariff_create,
-)
-from refmeter.organisations.models import Role
+from refmeter.billing.services import billing_run, billing_run_close, tariff_create
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import PointKind
@@ -26,16 +19,6 @@ NOW = dt.datetime(2026, 7, 2, 2, 0, tzinfo=dt.UTC)
 JUNE = dt.date(2026, 6, 1)
 
 
-@pytest.fixture
-def billing(city):
-    return factories.user(unit=city.south, role=Role.BILLING, username="biller")
-
-
-@pytest.fixture
-def second_billing(city):
-    return factories.user(unit=city.south, role=Role.BILLING, username="approver")
-
-
 def add_point(city, group, day):
     return sub_accounts_add(
         actor=city.south_admin, group_id=group.pk,
@@ -43,6 +26,15 @@ def add_point(city, group, day):
                            active_from_date=day)],
         now=NOW,
     )[0]  # fmt: skip
+
+
+def close_month(actor, **options):
+    """Bill June and close every unit's month that the actor billed."""
+    results = billing_run(actor=actor, period="2026-06", now=NOW)
+    return [
+        result if result.unchanged else billing_run_close(actor=actor, run_id=result.run_id, now=NOW, **options)
+        for result in results
+    ]
 
 
 def june_readings(group, values=None):
@@ -55,7 +47,7 @@ class TestMonthlyBill:
         add_point(city, group, dt.date(2026, 6, 20))
         june_readings(group)
 
-        result = billing_run(actor=billing, year=2026, month=6, now=NOW)
+        [result] = billing_run(actor=billing, period="2026-06", now=NOW)
 
         bill = Bill.objects.get()
         # 90 kWh x (3 points x 30 days + 11 point-days) / 30 days = 303.00 kWh; x 0.6580 = 199.37
@@ -80,7 +72,7 @@ class TestMonthlyBill:
                            active_to_date=dt.date(2026, 6, 11), now=NOW)  # fmt: skip
         june_readings(group)
 
-        billing_run(actor=billing, year=2026, month=6, now=NOW)
+        billing_run(actor=billing, period="2026-06", now=NOW)
 
         bill = Bill.objects.get()
         # 2 x 30 + 10 = 70 point-days; 90 x 70 / 30 = 210.00 kWh; x 0.6580 = 138.18
@@ -96,7 +88,7 @@ class TestMonthlyBill:
         june_readings(group, [Decimal(1000) + 2 * day for day in range(15)]
                       + [Decimal(1030) + 4 * day for day in range(16)])  # fmt: skip
 
-        billing_run(actor=billing, year=2026, month=6, now=NOW)
+        billing_run(actor=billing, period="2026-06", now=NOW)
 
         bill = Bill.objects.get()
         # 1-16 June: 30 kWh x 45/15 = 90.00 kWh x 0.6580 = 59.22
@@ -111,8 +103,7 @@ class TestMonthlyBill:
         tariff_create(code="LV-TOU", name="分时", effective_from=dt.date(2020, 1, 1),
                       time_of_use={"sharp": Decimal("1.0"), "peak": Decimal("0.8"),
                                    "flat": Decimal("0.6"), "valley": Decimal("0.3")})  # fmt: skip
-        group.tariff_code = "LV-TOU"
-        group.save(update_fields=["tariff_code"])
+        factories.group_terms(group, actor=city.south_admin, tariff_code="LV-TOU")
         days = range(31)
         factories.readings(
             group, JUNE, [Decimal(1000) + 3 * d for d in days],
@@ -122,7 +113,7 @@ class TestMonthlyBill:
                        "valley": [Decimal(200) + Decimal("0.5") * d for d in days]},
         )  # fmt: skip
 
-        billing_run(actor=billing, year=2026, month=6, now=NOW)
+        billing_run(actor=billing, period="2026-06", now=NOW)
 
         bill = Bill.objects.get()
         # registers x 3 points: sharp 45 x 1.0 + peak 90 x 0.8 + flat 90 x 0.6 + valley 45 x 0.3
@@ -139,7 +130,7 @@ class TestMonthlyBill:
         group_close(actor=city.south_admin, group_id=group.pk, closure_date=dt.date(2026, 6, 21),
                     now=NOW, work_order="GD1")  # fmt: skip
 
-        billing_run(actor=billing, year=2026, month=6, now=NOW, close=True)
+        close_month(billing)
 
         bill = Bill.objects.get()
         # 1-21 June: 60 kWh x 3 points = 180.00 kWh; x 0.6580 = 118.44
@@ -154,123 +145,34 @@ class TestMonthlyBill:
         MeterReading.objects.filter(reading_date=dt.date(2026, 7, 1)).delete()
         base = group.points.get(kind=PointKind.BASE).account_number
 
-        result = billing_run(actor=billing, year=2026, month=6, now=NOW)
+        [result] = billing_run(actor=billing, period="2026-06", now=NOW)
 
         assert result.bills == 0
-        assert result.problems == [f"{base}：缺少 2026-07-01 的日冻结读数，未出账。"]
+        assert result.problems == [
+            {
+                "account_number": base,
+                "reason": "missing_reading",
+                "message": f"{base}：缺少 2026-07-01 的日冻结读数，未出账。",
+            }
+        ]
 
 
 class TestRuns:
     def test_rerunning_a_closed_month_changes_nothing(self, city, group, billing):
         june_readings(group)
-        billing_run(actor=billing, year=2026, month=6, now=NOW, close=True)
+        close_month(billing)
         first = list(Bill.objects.values_list("pk", "billed_energy", "total_amount"))
         MeterReading.objects.filter(reading_date=dt.date(2026, 7, 1)).update(
             forward_total=Decimal("2000")
         )
 
-        again = billing_run(actor=billing, year=2026, month=6, now=NOW, close=True)
+        [again] = close_month(billing)
 
         assert again.unchanged is True
         assert list(Bill.objects.values_list("pk", "billed_energy", "total_amount")) == first
 
     def test_only_billing_staff_run_bills(self, city, group):
         with pytest.raises(ActionNotAllowed):
-            billing_run(actor=city.south_clerk, year=2026, month=6, now=NOW)
+            billing_run(actor=city.south_clerk, period="2026-06", now=NOW)
 
         assert Bill.objects.count() == 0
-
-
-class TestBackBilling:
-    @pytest.fixture
-    def history(self, city, group):
-        """March-May: 2 kWh a day (normal); June: the meter records only 1 kWh a day."""
-        start = dt.date(2026, 3, 1)
-        values, value = [], Decimal(500)
-        for day in range(123):
-            values.append(value)
-            value += 2 if start + dt.timedelta(days=day) < JUNE else 1
-        factories.readings(group, start, values)
-
-    def test_by_the_meters_own_normal_months(self, city, group, billing, history):
-        item = back_billing_compute(
-            actor=billing, group_id=group.pk, method="own_history",
-            period_start=JUNE, period_end=dt.date(2026, 7, 1), now=NOW,
-            parameters={"baseline_start": "2026-03-01", "baseline_end": "2026-06-01"},
-        )  # fmt: skip
-
-        # normal: 184 kWh / 92 days = 2 kWh a point a day; due 2 x 90 point-days = 180.00
-        # billed: 30 kWh x 90 / 30 = 90.00; back-bill 90.00 kWh x 0.6580 = 59.22 yuan
-        assert (item.energy, item.amount) == (Decimal("90.00"), Decimal("59.22"))
-        assert [step["step"] for step in item.steps][-3:] == [
-            "退补电量 = 应结算电量 − 已结算电量",
-            "电价",
-            "退补金额（正为追补，负为退还）",
-        ]
-
-    def test_by_the_rated_power(self, city, group, billing, history):
-        item = back_billing_compute(
-            actor=billing, group_id=group.pk, method="rated",
-            period_start=JUNE, period_end=dt.date(2026, 7, 1), now=NOW,
-        )  # fmt: skip
-
-        # 400 W x 24 h = 9.6 kWh a point a day; x 90 = 864.00; billed 90.00; 774.00 x 0.658 = 509.29
-        assert (item.energy, item.amount) == (Decimal("774.00"), Decimal("509.29"))
-
-    def test_by_healthy_peers_of_the_same_device_type(self, city, group, billing, history):
-        peer = factories.group(
-            actor=city.south_admin,
-            unit=city.south,
-            place=city.south_place,
-            active_from=dt.date(2026, 1, 1),
-            device=group.device_type,
-        )
-        factories.readings(peer, JUNE, [Decimal(10) + Decimal("2.5") * d for d in range(31)])
-
-        item = back_billing_compute(
-            actor=billing, group_id=group.pk, method="peers",
-            period_start=JUNE, period_end=dt.date(2026, 7, 1), now=NOW,
-        )  # fmt: skip
-
-        # peer: 2.5 kWh a day; due 2.5 x 90 = 225.00; billed 90.00; 135.00 x 0.658 = 88.83
-        assert (item.energy, item.amount) == (Decimal("135.00"), Decimal("88.83"))
-
-    def test_a_multiplier_mismatch_bills_the_unregistered_points(
-        self, city, group, billing, history
-    ):
-        item = back_billing_compute(
-            actor=billing, group_id=group.pk, method="multiplier",
-            period_start=JUNE, period_end=dt.date(2026, 7, 1), now=NOW,
-            parameters={"correct_points": 5},
-        )  # fmt: skip
-
-        # 30 kWh x 5 points = 150.00 due; billed 90.00; 60.00 kWh x 0.6580 = 39.48
-        assert (item.energy, item.amount) == (Decimal("60.00"), Decimal("39.48"))
-
-    def test_a_refund_is_negative(self, city, group, billing, history):
-        item = back_billing_compute(
-            actor=billing, group_id=group.pk, method="multiplier",
-            period_start=JUNE, period_end=dt.date(2026, 7, 1), now=NOW,
-            parameters={"correct_points": 2},
-        )  # fmt: skip
-
-        assert (item.energy, item.amount) == (Decimal("-30.00"), Decimal("-19.74"))
-
-    def test_approved_it_is_posted_on_the_next_bill(
-        self, city, group, billing, second_billing, history
-    ):
-        item = back_billing_compute(
-            actor=billing, group_id=group.pk, method="multiplier",
-            period_start=dt.date(2026, 5, 1), period_end=JUNE, now=NOW,
-            parameters={"correct_points": 4},
-        )  # fmt: skip
-        with pytest.raises(UnableToBill):
-            back_billing_approve(actor=billing, back_billing_id=item.pk, now=NOW)
-
-        back_billing_approve(actor=second_billing, back_billing_id=item.pk, now=NOW)
-        billing_run(actor=billing, year=2026, month=6, now=NOW)
-
-        bill = Bill.objects.get()
-        # May: 62 kWh; 62 x 4 - 62 x 3 = 62.00 kWh x 0.6580 = 40.80 back-billed
-        assert bill.adjustment_amount == Decimal("40.80")
-        assert bill.total_amount == bill.energy_amount + Decimal("40.80")

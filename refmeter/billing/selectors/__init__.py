@@ -1,0 +1,1 @@
+"""Billing reads, each scoped to the units the user may see."""

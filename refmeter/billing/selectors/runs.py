@@ -1,0 +1,93 @@
+"""Runs and bills as a user may see them: only those of their unit and the units under it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from refmeter.billing.models import Bill, BillingRun, BillStatus, ProblemReason
+from refmeter.organisations.models import User
+from refmeter.organisations.selectors import unit_scope
+
+
+def visible_runs(*, user: User) -> QuerySet[BillingRun]:
+    return BillingRun.objects.filter(unit_scope(user=user, unit_field="unit")).select_related(
+        "unit"
+    )
+
+
+def visible_bills(*, user: User) -> QuerySet[Bill]:
+    """Issued bills of the user's units; a withdrawn bill is still found by its own page."""
+    return Bill.objects.filter(unit_scope(user=user, unit_field="group__unit"))
+
+
+def run_get(*, user: User, run_id: int) -> BillingRun | None:
+    return visible_runs(user=user).filter(pk=run_id).first()
+
+
+def run_bills(*, user: User, run: BillingRun) -> QuerySet[Bill]:
+    return (
+        visible_bills(user=user)
+        .filter(run=run, status=BillStatus.ISSUED)
+        .order_by("base_account_number")
+    )
+
+
+@dataclass(frozen=True)
+class ReasonCount:
+    reason: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a billing user needs to see before closing a unit's month."""
+
+    run_id: int
+    unit: str
+    period: str
+    status: str
+    status_label: str
+    billed: int
+    unbilled: int
+    withdrawn: int
+    billed_energy: Decimal
+    total_amount: Decimal
+    reasons: list[ReasonCount]
+    problems: list[dict[str, str]]
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status == "closed"
+
+
+def run_summary(*, run: BillingRun) -> RunSummary:
+    figures = run.bills.aggregate(
+        billed=Count("pk", filter=Q(status=BillStatus.ISSUED)),
+        withdrawn=Count("pk", filter=Q(status=BillStatus.WITHDRAWN)),
+        energy=Sum("billed_energy", filter=Q(status=BillStatus.ISSUED)),
+        amount=Sum("total_amount", filter=Q(status=BillStatus.ISSUED)),
+    )
+    counts = Counter(problem.get("reason", "") for problem in run.problems)
+    labels = dict(ProblemReason.choices)
+    return RunSummary(
+        run_id=run.pk,
+        unit=run.unit.name,
+        period=f"{run.period_start:%Y-%m}",
+        status=run.status,
+        status_label=run.get_status_display(),
+        billed=figures["billed"],
+        unbilled=len(run.problems),
+        withdrawn=figures["withdrawn"],
+        billed_energy=figures["energy"] or Decimal("0.00"),
+        total_amount=figures["amount"] or Decimal("0.00"),
+        reasons=[
+            ReasonCount(reason=reason, label=str(labels.get(reason, reason)), count=count)
+            for reason, count in counts.most_common()
+        ],
+        problems=list(run.problems),
+    )

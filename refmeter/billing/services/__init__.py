@@ -1,0 +1,28 @@
+"""Billing writes: tariffs, the month's runs per supply unit, back-billing."""
+
+from refmeter.billing.services.back_billing import (
+    back_billing_approve,
+    back_billing_compute,
+)
+from refmeter.billing.services.base import UnableToBill, energy, money, require_billing
+from refmeter.billing.services.runs import (
+    RunResult,
+    billing_period_parse,
+    billing_run,
+    billing_run_close,
+)
+from refmeter.billing.services.tariffs import tariff_create
+
+__all__ = [
+    "RunResult",
+    "UnableToBill",
+    "back_billing_approve",
+    "back_billing_compute",
+    "billing_period_parse",
+    "billing_run",
+    "billing_run_close",
+    "energy",
+    "money",
+    "require_billing",
+    "tariff_create",
+]

@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from refmeter.billing import services
+from refmeter.billing.models import BillingRun
+from refmeter.billing.selectors import runs as selectors
+from refmeter.common.tables import write_xlsx
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import ActionNotAllowed
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _may_bill(user: User) -> bool:
+    try:
+        services.require_billing(user)
+    except ActionNotAllowed:
+        return False
+    return True
+
+
+@login_required
+def runs(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        try:
+            results = services.billing_run(
+                actor=user, period=request.POST.get("period", ""), now=timezone.now()
+            )
+        except (ActionNotAllowed, services.UnableToBill) as error:
+            messages.error(request, str(error))
+        else:
+            for result in results:
+                if result.unchanged:
+                    messages.warning(
+                        request,
+                        _("%(unit)s %(period)s 已关账，未重新计算。")
+                        % {"unit": result.unit, "period": result.period},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("%(unit)s %(period)s：已出账 %(bills)d 户，未出账 %(unbilled)d 户。")
+                        % {
+                            "unit": result.unit,
+                            "period": result.period,
+                            "bills": result.bills,
+                            "unbilled": result.unbilled,
+                        },
+                    )
+            if len(results) == 1:
+                return redirect("billing:run", run_id=results[0].run_id)
+        return redirect("billing:runs")
+    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    return render(
+        request,
+        "billing/runs.html",
+        {
+            "runs": selectors.visible_runs(user=user)[:60],
+            "default_period": last_month,
+            "may_bill": _may_bill(user),
+        },
+    )
+
+
+def _run_or_refusal(request: HttpRequest, run_id: int) -> BillingRun | HttpResponse:
+    run = selectors.run_get(user=_user(request), run_id=run_id)
+    if run is None:
+        return render(
+            request,
+            "refusal.html",
+            {"message": _("没有这个账期，或它不属于您的单位。")},
+            status=404,
+        )
+    return run
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_or_refusal(request, run_id)
+    if isinstance(run, HttpResponse):
+        return run
+    bills = selectors.run_bills(user=_user(request), run=run)
+    page = Paginator(bills, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "billing/run_detail.html",
+        {
+            "run": run,
+            "summary": selectors.run_summary(run=run),
+            "page": page,
+            "may_bill": _may_bill(_user(request)),
+        },
+    )
+
+
+@login_required
+def run_close(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Closing is confirmed on its own page, which says what is billed and what is not."""
+    run = _run_or_refusal(request, run_id)
+    if isinstance(run, HttpResponse):
+        return run
+    summary = selectors.run_summary(run=run)
+    if request.method == "POST":
+        if not request.POST.get("confirm"):
+            messages.error(request, _("请勾选确认后再关账。"))
+        else:
+            try:
+                services.billing_run_close(
+                    actor=_user(request), run_id=run.pk, now=timezone.now(),
+                    allow_unbilled=bool(request.POST.get("allow_unbilled")),
+                )  # fmt: skip
+            except (ActionNotAllowed, services.UnableToBill) as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(
+                    request,
+                    _("%(unit)s %(period)s 已关账。")
+                    % {"unit": summary.unit, "period": summary.period},
+                )
+                return redirect("billing:run", run_id=run.pk)
+    return render(request, "billing/run_close.html", {"run": run, "summary": summary})
+
+
+@login_required
+def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_or_refusal(request, run_id)
+    if isinstance(run, HttpResponse):
+        return run
+    bills = selectors.run_bills(user=_user(request), run=run)
+    header = [
+        _("账单号"), _("基准户号"), _("客户"), _("类型"), _("计费开始"), _("计费结束（不含）"), _("起度"),
+        _("止度"), _("互感器倍率"), _("参考表电量"), _("天数"), _("点·天"), _("结算电量"),
+        _("电度电费"), _("退补金额"), _("应收电费"),
+    ]  # fmt: skip
+    rows = (
+        [
+            bill.number, bill.base_account_number, bill.customer_name, bill.get_kind_display(),
+            bill.period_start, bill.period_end, bill.reading_start, bill.reading_end,
+            bill.ct_ratio, bill.reference_energy, bill.days, bill.point_days, bill.billed_energy,
+            bill.energy_amount, bill.adjustment_amount, bill.total_amount,
+        ]
+        for bill in bills.iterator(chunk_size=2000)
+    )  # fmt: skip
+    response = HttpResponse(
+        write_xlsx(title=_("电费账单"), header=header, rows=rows),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="bills-{run.period_start:%Y-%m}-{run.unit.code}.xlsx"'
+    )
+    return response
+
+
+@login_required
+def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
+    bill = (
+        selectors.visible_bills(user=_user(request))
+        .filter(pk=bill_id)
+        .select_related("run__unit")
+        .first()
+    )
+    if bill is None:
+        return render(
+            request,
+            "refusal.html",
+            {"message": _("没有这张账单，或它不属于您的单位。")},
+            status=404,
+        )
+    return render(
+        request,
+        "billing/bill_detail.html",
+        {
+            "bill": bill,
+            "points": bill.points.all(),
+            "adjustments": bill.adjustments.all(),
+            "revisions": bill.revisions.select_related("replaced_by"),
+        },
+    )
