@@ -1,9 +1,13 @@
 """Virtual energy per transformer area, and the line-loss report before and after it.
 
-The virtual energy an area supplies to a group's points in a period = the group's
-per-point energy (reference-meter energy x CT ratio / days) x the point-days of that
-group's points placed in the area. Readings come in one query; point-days come from
-the placements (a point moved mid-month counts in each area for its own days).
+The virtual energy an area supplies to a group's sub-accounts in a period = the group's
+per-point energy a day (reference-meter energy x CT ratio / days) x the point-days of
+that group's virtual sub-accounts placed in the area. The base account is not counted:
+the line-loss system's metered sales of its area already hold the reference meter's own
+reading. Readings come in one query; point-days come from the placements (a point moved
+mid-month counts in each area for its own days).
+
+Loss rates are shown rounded to 0.01 %; classes and bands are decided on the exact rate.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from refmeter.common.periods import Period
 from refmeter.lineloss.models import AreaEnergy
 from refmeter.readings.models import MeterReading
-from refmeter.registry.models import Group, PointPlacement, TransformerArea
+from refmeter.registry.models import Group, PointKind, PointPlacement, TransformerArea
 
 CENT = Decimal("0.01")
 BANDS = ((Decimal(20), "over_20"), (Decimal(15), "15_20"), (Decimal(10), "10_15"))
@@ -46,7 +50,9 @@ def area_virtual_energy(
     *, period: Period, area_ids: list[int] | None = None
 ) -> dict[int, AreaVirtual]:
     placements = PointPlacement.objects.filter(
-        from_date__lt=period.end_date, point__active_from_date__lt=period.end_date
+        point__kind=PointKind.SUB,
+        from_date__lt=period.end_date,
+        point__active_from_date__lt=period.end_date,
     ).filter(Q(to_date__isnull=True) | Q(to_date__gt=period.start_date))
     placements = placements.filter(
         Q(point__active_to_date__isnull=True) | Q(point__active_to_date__gt=period.start_date)
@@ -125,12 +131,20 @@ class AreaLoss:
 
 
 def _rate(supply: Decimal | None, sold: Decimal | None) -> Decimal | None:
+    """The exact loss rate in percent: (supply - sold) / supply x 100, unrounded."""
     if supply is None or sold is None or supply <= 0:
         return None
-    return ((supply - sold) / supply * 100).quantize(CENT, rounding=ROUND_HALF_UP)
+    return (supply - sold) / supply * 100
+
+
+def _shown(rate: Decimal | None) -> Decimal | None:
+    """The rate as shown: to 0.01 %, half up (a rate just below zero shows as -0.00)."""
+    return None if rate is None else rate.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def classify(rate: Decimal | None, threshold: Decimal) -> tuple[str, str]:
+    """Class and high-loss band of an exact rate: negative below 0, high above the threshold,
+    bands (10, 15], (15, 20] and above 20 percent; call it with the unrounded rate."""
     if rate is None:
         return "not_computable", ""
     if rate < 0:
@@ -161,7 +175,7 @@ def lineloss_report(*, period: Period, unit_filter: Q | None = None) -> list[Are
         figure = figures.get(area_id)
         supply = figure.supply_kwh if figure else None
         sales = figure.sales_kwh if figure else None
-        extra = virtual[area_id].energy if area_id in virtual else Decimal(0)
+        extra = virtual[area_id].energy if area_id in virtual else Decimal("0.00")
         before = _rate(supply, sales)
         after = _rate(supply, sales + extra if sales is not None else None)
         class_before, _band = classify(before, threshold)
@@ -171,7 +185,7 @@ def lineloss_report(*, period: Period, unit_filter: Q | None = None) -> list[Are
                 area_id=area_id, area_number=area.number, area_name=area.name, supply=supply,
                 sales=sales, virtual=extra,
                 point_days=virtual[area_id].point_days if area_id in virtual else 0,
-                loss_before=before, loss_after=after, class_before=class_before,
+                loss_before=_shown(before), loss_after=_shown(after), class_before=class_before,
                 class_after=class_after, band_after=band,
             )
         )  # fmt: skip
