@@ -64,7 +64,8 @@ class ApplicationList:
     problems: list[CellProblem] = field(default_factory=list)
     columns: dict[str, int] = field(default_factory=dict)
 
-    def problem(self, row_number: int, key: str, message: str) -> None:
+    def cell_problem(self, row_number: int, key: str, message: str) -> CellProblem:
+        """A problem in the cell of that row under the column ``key``."""
         labels = {
             "name": _("点位名称"),
             "position": _("接电位置"),
@@ -72,9 +73,10 @@ class ApplicationList:
             "remark": _("备注"),
         }
         position = self.columns.get(key, 0)
-        self.problems.append(
-            CellProblem(row_number, column_letter(position), str(labels.get(key, key)), message)
-        )
+        return CellProblem(row_number, column_letter(position), str(labels.get(key, key)), message)
+
+    def problem(self, row_number: int, key: str, message: str) -> None:
+        self.problems.append(self.cell_problem(row_number, key, message))
 
 
 def _labelled_value(rows: list[list[object]], words: tuple[str, ...], before: int) -> str:

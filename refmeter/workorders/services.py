@@ -8,7 +8,6 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -40,6 +39,7 @@ from refmeter.registry.services import (
     sub_accounts_add,
 )
 from refmeter.spreadsheets.application_list import CellProblem, parse_application_list
+from refmeter.spreadsheets.selectors import application_list_check
 from refmeter.workorders.models import (
     REQUIRED_DOCUMENTS,
     STEP_ROLES,
@@ -265,14 +265,15 @@ def order_lines_import(
         if order.kind == OrderKind.CLOSURE:
             raise UnableToProgressOrder(_("销户工单不需要接电申请清单。"))
         parsed = parse_application_list(rows)
-        problems: list[CellProblem] = list(parsed.problems)
-        group_points: list[Point] = []
-        if order.group_id:
-            group_points = list(
-                Point.objects.filter(group_id=order.group_id).exclude(status=PointStatus.CANCELLED)
-            )
-            base_number = next(
-                (p.account_number for p in group_points if p.kind == PointKind.BASE), ""
+        # What only the order knows: the list's header against the order's group and type.
+        problems: list[CellProblem] = []
+        group = order.group if order.group_id else None
+        if group is not None:
+            base_number = (
+                Point.objects.filter(group=group, kind=PointKind.BASE)
+                .values_list("account_number", flat=True)
+                .first()
+                or ""
             )
             if parsed.base_account_number and parsed.base_account_number != base_number:
                 problems.append(
@@ -300,87 +301,10 @@ def order_lines_import(
                     % {"listed": parsed.device_type, "type": device_type.name},
                 )
             )
-        known = set(
-            NearbyNumber.objects.filter(
-                number__in=[line.nearby_number for line in parsed.lines]
-            ).values_list("number", flat=True)
-        )
-        by_name: dict[str, list[Point]] = {}
-        by_number = {point.account_number: point for point in group_points}
-        for point in group_points:
-            by_name.setdefault(point.name, []).append(point)
-        seen: dict[tuple[str, str], int] = {}
-        cancel_targets: dict[int, Point] = {}
-        for line in parsed.lines:
-            key = (line.name, line.position)
-            if key in seen:
-                parsed.problem(
-                    line.row_number,
-                    "name",
-                    _("与第 %(row)d 行是同一个点位（名称和接电位置相同）。") % {"row": seen[key]},
-                )
-                continue
-            seen[key] = line.row_number
-            if line.action == "add":
-                if line.nearby_number not in known:
-                    parsed.problem(
-                        line.row_number,
-                        "nearby",
-                        _("就近户号/局号 %(number)s 在营销系统索引中不存在。")
-                        % {"number": line.nearby_number},
-                    )
-                duplicates = [
-                    p for p in by_name.get(line.name, []) if p.device_address == line.position
-                ]
-                if duplicates:
-                    parsed.problem(
-                        line.row_number,
-                        "name",
-                        _("该点位已在群组中（户号 %(number)s）。")
-                        % {"number": duplicates[0].account_number},
-                    )
-            else:
-                if order.kind == OrderKind.NEW_INSTALL:
-                    parsed.problem(line.row_number, "remark", _("新装工单不能取消点位。"))
-                    continue
-                target = by_number.get(line.nearby_number)
-                if target is None:
-                    candidates = [p for p in by_name.get(line.name, []) if p.kind == PointKind.SUB]
-                    target = candidates[0] if len(candidates) == 1 else None
-                if target is None or target.kind != PointKind.SUB:
-                    parsed.problem(
-                        line.row_number,
-                        "name",
-                        _("要取消的点位“%(name)s”不在本群组的在用虚拟子户中。")
-                        % {"name": line.name},
-                    )
-                elif target.pk in {t.pk for t in cancel_targets.values()}:
-                    parsed.problem(line.row_number, "name", _("同一个点位被取消了两次。"))
-                else:
-                    cancel_targets[line.row_number] = target
-        problems.extend(problem for problem in parsed.problems if problem not in problems)
-        adding = len({(line.name, line.position) for line in parsed.lines if line.action == "add"})
-        cancelling = len(cancel_targets)
-        limit = settings.REFMETER_MAX_ACTIVE_SUB_ACCOUNTS
-        current = sum(
-            1
-            for point in group_points
-            if point.kind == PointKind.SUB and point.status == PointStatus.ACTIVE
-        )
-        projected = current + adding - cancelling - (0 if order.group_id else 1)
-        if projected > limit:
-            problems.append(
-                CellProblem(
-                    0,
-                    "",
-                    "",
-                    _(
-                        "办理后群组将有 %(count)d 个在用虚拟子户，超过上限 %(limit)d 个；"
-                        "超出部分请申请新的参考表（新群组）。"
-                    )
-                    % {"count": projected, "limit": limit},
-                )
-            )
+        # Everything else is the same check as `refmeter check-list`.
+        check = application_list_check(parsed=parsed, group=group, user=actor)
+        problems.extend(check.problems)
+        adding, cancelling, cancel_targets = check.adding, check.cancelling, check.cancel_targets
         if problems:
             raise UnableToProgressOrder([str(problem) for problem in problems])
         WorkOrderLine.objects.filter(
@@ -415,7 +339,7 @@ def order_lines_import(
         WorkOrderLine.objects.bulk_create(lines)
         order.points_applied = adding
         order.save(update_fields=["points_applied"])
-        check = grouping_check(order=order, as_of=now.date())
+        grouping = grouping_check(order=order, as_of=now.date())
         _event(
             order,
             actor=actor,
@@ -424,7 +348,7 @@ def order_lines_import(
             note=_("导入接电申请清单：新增 %(add)d 个，取消 %(cancel)d 个。")
             % {"add": adding, "cancel": cancelling},
         )
-    return ImportSummary(adding=adding, cancelling=cancelling, grouping=check.message)
+    return ImportSummary(adding=adding, cancelling=cancelling, grouping=grouping.message)
 
 
 def order_base_line_choose(*, actor: User, order_id: int, line_id: int, now: dt.datetime) -> None:
