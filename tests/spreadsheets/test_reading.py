@@ -166,7 +166,7 @@ class TestHostileFiles:
 
 
 class TestCheckListCommand:
-    def test_reports_the_rows_it_understood_as_json(self, db):
+    def test_reports_the_rows_it_understood_as_json(self, nearby_index):
         import io
         import json
 
