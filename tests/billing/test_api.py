@@ -54,3 +54,23 @@ class TestBillsApi:
             (bill["base_account_number"], bill["billed_energy"], bill["total_amount"])
             for bill in bills
         ] == [("1702000001", "30.00", "15.00")]
+
+    def test_another_units_token_sees_none_of_the_bills(self, client, city, group):
+        factories.readings(group, dt.date(2026, 6, 1), [100 + day for day in range(31)])
+        billing_run(actor=None, period="2026-06", now=NOW)
+
+        south = client.get("/api/v1/bills", {"period": "2026-06"}, headers=bearer(city.south_clerk))
+        north = client.get("/api/v1/bills", {"period": "2026-06"}, headers=bearer(city.north_clerk))
+
+        assert [bill["number"] for bill in south.json()] == ["DF202606-1702000001"]
+        assert north.json() == []
+
+    def test_a_malformed_period_is_refused_in_chinese(self, client, city):
+        response = client.get(
+            "/api/v1/bills", {"period": "2026-6x"}, headers=bearer(city.south_clerk)
+        )
+
+        assert (response.status_code, response.json()) == (
+            400,
+            {"detail": "账期格式应为 YYYY-MM。"},
+        )

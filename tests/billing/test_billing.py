@@ -32,7 +32,9 @@ def close_month(actor, **options):
     """Bill June and close every unit's month that the actor billed."""
     results = billing_run(actor=actor, period="2026-06", now=NOW)
     return [
-        result if result.unchanged else billing_run_close(actor=actor, run_id=result.run_id, now=NOW, **options)
+        result
+        if result.unchanged
+        else billing_run_close(actor=actor, run_id=result.run_id, now=NOW, **options)
         for result in results
     ]
 
@@ -176,3 +178,98 @@ class TestRuns:
             billing_run(actor=city.south_clerk, period="2026-06", now=NOW)
 
         assert Bill.objects.count() == 0
+
+
+class TestTimeOfUseBalance:
+    """The billed energy comes from the total register; 平 is the balance of the others."""
+
+    @pytest.fixture
+    def tou(self, city, group):
+        tariff_create(code="LV-TOU", name="分时", effective_from=dt.date(2020, 1, 1),
+                      time_of_use={"sharp": Decimal("1.0"), "peak": Decimal("0.8"),
+                                   "flat": Decimal("0.6"), "valley": Decimal("0.3")})  # fmt: skip
+        return factories.group_terms(group, actor=city.south_admin, tariff_code="LV-TOU")
+
+    @staticmethod
+    def registers(group, start, days, total, sharp, peak, flat, valley):
+        """Readings rising evenly to the given month's differences."""
+        steps = range(days + 1)
+        factories.readings(
+            group, start, [Decimal(1000) + total * d / days for d in steps],
+            registers={"sharp": [Decimal(100) + sharp * d / days for d in steps],
+                       "peak": [Decimal(200) + peak * d / days for d in steps],
+                       "flat": [Decimal(300) + flat * d / days for d in steps],
+                       "valley": [Decimal(400) + valley * d / days for d in steps]},
+        )  # fmt: skip
+
+    def test_registers_lagging_the_total_still_bill_the_total(self, city, tou, billing):
+        # 4 points x CT 22 over 31 days of July: 157.98 kWh x 2,728 point-days / 31 days.
+        factories.group_terms(tou, actor=city.south_admin, ct_ratio=22)
+        add_point(city, tou, dt.date(2026, 1, 1))
+        self.registers(tou, dt.date(2026, 7, 1), 31, Decimal("157.98"), Decimal("20.00"),
+                       Decimal("50.00"), Decimal("46.98"), Decimal("40.00"))  # fmt: skip
+
+        billing_run(actor=billing, period="2026-07", now=dt.datetime(2026, 8, 3, tzinfo=dt.UTC))
+
+        bill = Bill.objects.get()
+        # 157.98 x 2,728 / 31 = 13,902.24 (the parts alone would make 156.98 x 88 = 13,814.24)
+        assert (bill.point_days, bill.ct_ratio, bill.billed_energy) == (
+            124,
+            22,
+            Decimal("13902.24"),
+        )
+        # 尖 20 x 88 = 1,760.00; 峰 4,400.00; 谷 3,520.00; 平 = 13,902.24 - 9,680.00 = 4,222.24
+        assert bill.segments[0]["registers"] == {
+            "sharp": "1760.00",
+            "peak": "4400.00",
+            "flat": "4222.24",
+            "valley": "3520.00",
+        }
+        # 1,760.00 + 3,520.00 + 2,533.34 + 1,056.00
+        assert bill.energy_amount == Decimal("8869.34")
+
+    def test_parts_rounded_on_their_own_do_not_change_the_billed_total(self, city, tou, billing):
+        # 3 points all June and one from the 20th: 101 point-days / 30 days.
+        add_point(city, tou, dt.date(2026, 6, 20))
+        self.registers(tou, JUNE, 30, Decimal("10.00"), Decimal("2.00"), Decimal("2.00"),
+                       Decimal("3.00"), Decimal("3.00"))  # fmt: skip
+
+        billing_run(actor=billing, period="2026-06", now=NOW)
+
+        bill = Bill.objects.get()
+        # 10.00 x 101 / 30 = 33.666... -> 33.67 (each part rounded alone would sum to 33.66)
+        # 尖 2 x 101/30 = 6.73; 尖+峰 13.47 -> 峰 6.74; 尖+峰+谷 23.57 -> 谷 10.10; 平 10.10
+        assert bill.billed_energy == Decimal("33.67")
+        assert bill.segments[0]["registers"] == {
+            "sharp": "6.73",
+            "peak": "6.74",
+            "flat": "10.10",
+            "valley": "10.10",
+        }
+        assert sum(Decimal(v) for v in bill.segments[0]["registers"].values()) == Decimal("33.67")
+
+    def test_the_single_rate_bill_rounds_once(self, city, group, billing):
+        # 107.50 kWh x 101 point-days / 30 days = 361.9083... -> 361.92
+        add_point(city, group, dt.date(2026, 6, 20))
+        factories.readings(group, JUNE, [Decimal("1000.00")] * 30 + [Decimal("1107.50")])
+
+        billing_run(actor=billing, period="2026-06", now=NOW)
+
+        assert Bill.objects.get().billed_energy == Decimal("361.92")
+
+    def test_registers_exceeding_the_total_are_not_billed(self, city, tou, billing):
+        self.registers(tou, JUNE, 30, Decimal("90.00"), Decimal("30.00"), Decimal("30.00"),
+                       Decimal("0.00"), Decimal("30.01"))  # fmt: skip
+        base = tou.points.get(kind=PointKind.BASE).account_number
+
+        [result] = billing_run(actor=billing, period="2026-06", now=NOW)
+
+        assert Bill.objects.count() == 0
+        assert result.problems == [
+            {
+                "account_number": base,
+                "reason": "unbalanced",
+                "message": f"{base}：2026-06-01 至 2026-07-01 尖峰谷示数之和 90.01 kWh 超过总示数 "
+                "90.00 kWh，示值不平，未出账。",
+            }
+        ]

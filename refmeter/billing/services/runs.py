@@ -407,7 +407,7 @@ def _compute_bills(
         else:
             if bill is not None:
                 pending = adjustments.get(group.pk, [])
-                bill.adjustment_amount = sum((item.amount for item in pending), Decimal(0))
+                bill.adjustment_amount = money(sum((item.amount for item in pending), Decimal(0)))
                 bill.total_amount = bill.energy_amount + bill.adjustment_amount
                 computed.append((bill, detail))
         if index % 500 == 0:
@@ -425,6 +425,8 @@ def _figures(bill: Bill) -> dict[str, Any]:
     figures = {}
     for name in BILL_FIGURES:
         value = getattr(bill, name)
+        if isinstance(value, Decimal):
+            value = money(value)  # every figure has two places, whatever its arithmetic
         figures[name] = value if isinstance(value, (list, dict, int)) else str(value)
     return figures
 
