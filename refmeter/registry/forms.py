@@ -33,3 +33,10 @@ class PointEditForm(forms.Form):
     area_number = forms.CharField(label=_("台区编号"), max_length=32, required=False)
     access_point_number = forms.CharField(label=_("接入点编号"), max_length=17, required=False)
     reason = forms.CharField(label=_("修改原因"), max_length=500)
+
+
+class GroupTermsForm(forms.Form):
+    ct_ratio = forms.IntegerField(label=_("互感器倍率"), min_value=1, max_value=100_000)
+    tariff_code = forms.CharField(label=_("电价代码"), max_length=32, required=False)
+    from_date = forms.DateField(label=_("执行日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("变更原因"), max_length=200)

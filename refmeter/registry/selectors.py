@@ -21,6 +21,7 @@ from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.registry.models import (
     AccessPoint,
     Group,
+    GroupTerms,
     Point,
     PointKind,
     PointStatus,
@@ -259,6 +260,32 @@ class GroupDetail:
     multiplier: int
     active_sub_accounts: int
     sub_account_limit: int
+
+
+@dataclass(frozen=True)
+class TermsRow:
+    from_date: dt.date
+    to_date: dt.date | None
+    ct_ratio: int
+    tariff_code: str
+
+
+def group_terms_history(*, group_id: int) -> list[TermsRow]:
+    """The group's CT ratio and tariff code over time, oldest first."""
+    rows = list(
+        GroupTerms.objects.filter(group_id=group_id)
+        .order_by("from_date")
+        .values_list("from_date", "ct_ratio", "tariff_code")
+    )
+    return [
+        TermsRow(
+            from_date=from_date,
+            to_date=rows[index + 1][0] if index + 1 < len(rows) else None,
+            ct_ratio=ct_ratio,
+            tariff_code=tariff_code,
+        )
+        for index, (from_date, ct_ratio, tariff_code) in enumerate(rows)
+    ]
 
 
 def group_get(*, user: User, group_id: int) -> Group:

@@ -6,6 +6,7 @@ from functools import wraps
 from typing import Any, cast
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -19,7 +20,7 @@ from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
 from refmeter.organisations.selectors import user_may
 from refmeter.registry import selectors, services
-from refmeter.registry.forms import GroupSearchForm, PointEditForm
+from refmeter.registry.forms import GroupSearchForm, GroupTermsForm, PointEditForm
 
 
 def _user(request: HttpRequest) -> User:
@@ -85,10 +86,56 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "page": page,
             "points": selectors.point_rows(points=page.object_list),
             "multiplier_history": selectors.group_multiplier_history(group_id=group_id),
+            "terms_history": selectors.group_terms_history(group_id=group_id),
+            "may_manage": user_may(user=user, action=Action.MANAGE_REGISTRY),
             "history": selectors.history_for_people(
                 selectors.group_history(user=user, group_id=group_id)[:50]
             ),
             "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
+        },
+    )
+
+
+@registry_view
+@require_http_methods(["GET", "POST"])
+def group_terms(request: HttpRequest, group_id: int) -> HttpResponse:
+    """Change the CT ratio or the tariff code from a date on; earlier days keep the old."""
+    user = _user(request)
+    if not user_may(user=user, action=Action.MANAGE_REGISTRY):
+        raise ActionNotAllowed(_("您的岗位角色无权执行此操作。"))
+    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())
+    form = GroupTermsForm(
+        request.POST or None,
+        initial={"ct_ratio": detail.ct_ratio, "tariff_code": detail.tariff_code},
+    )
+    if request.method == "POST" and form.is_valid():
+        values = {
+            key: form.cleaned_data[key]
+            for key in ("ct_ratio", "tariff_code")
+            if form.cleaned_data[key] != getattr(detail, key)
+        }
+        if not values:
+            form.add_error(None, _("互感器倍率和电价代码都没有变化。"))
+        else:
+            try:
+                services.group_update(
+                    actor=user, group_id=group_id, now=timezone.now(),
+                    reason=form.cleaned_data["reason"],
+                    terms_from_date=form.cleaned_data["from_date"], **values,
+                )  # fmt: skip
+            except services.UnableToChangeRegistry as error:
+                for problem in error.problems:
+                    form.add_error(None, problem)
+            else:
+                messages.success(request, _("已记录，自执行日期起生效。"))
+                return redirect("registry:group_detail", group_id=group_id)
+    return render(
+        request,
+        "registry/group_terms.html",
+        {
+            "group": detail,
+            "form": form,
+            "terms_history": selectors.group_terms_history(group_id=group_id),
         },
     )
 
