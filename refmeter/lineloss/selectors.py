@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from refmeter.common.periods import Period
 from refmeter.lineloss.models import AreaEnergy
 from refmeter.readings.models import MeterReading
-from refmeter.registry.models import Group, PointKind, PointPlacement, TransformerArea
+from refmeter.registry.models import Group, GroupTerms, PointKind, PointPlacement, TransformerArea
 
 CENT = Decimal("0.01")
 BANDS = ((Decimal(20), "over_20"), (Decimal(15), "15_20"), (Decimal(10), "10_15"))
@@ -37,6 +37,50 @@ BAND_LABELS = {"10_15": "10–15%", "15_20": "15–20%", "over_20": ">20%"}
 
 def _energy(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _reference_energy_per_day(*, group_ids: set[int], period: Period) -> dict[int, Decimal]:
+    """Each group's reference-meter energy of the period x CT ratio, per day. The CT ratio
+    is effective-dated: the month is cut where it changes, as billing cuts it. A group
+    missing a reading at a cut has no figure (its areas get no virtual energy from it)."""
+    ratios: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
+    for group_id, from_date, ratio in (
+        GroupTerms.objects.filter(group_id__in=group_ids, from_date__lt=period.end_date)
+        .order_by("group_id", "from_date")
+        .values_list("group_id", "from_date", "ct_ratio")
+    ):
+        ratios[group_id].append((from_date, ratio))
+    for group_id, ratio in Group.objects.filter(pk__in=group_ids).values_list("pk", "ct_ratio"):
+        ratios.setdefault(group_id, [(period.start_date, ratio)])
+    cuts: dict[int, list[tuple[dt.date, dt.date, int]]] = {}
+    for group_id, rows in ratios.items():
+        pieces = []
+        for index, (from_date, ratio) in enumerate(rows):
+            until = rows[index + 1][0] if index + 1 < len(rows) else period.end_date
+            a, b = max(period.start_date, from_date), min(period.end_date, until)
+            if index == 0:
+                a = period.start_date
+            if a < b:
+                pieces.append((a, b, ratio))
+        cuts[group_id] = pieces
+    days = {day for pieces in cuts.values() for a, b, _ratio in pieces for day in (a, b)}
+    readings = {
+        (group_id, day): value
+        for group_id, day, value in MeterReading.objects.filter(
+            group_id__in=group_ids, reading_date__in=sorted(days)
+        ).values_list("group_id", "reading_date", "forward_total")
+    }
+    per_day: dict[int, Decimal] = {}
+    for group_id, pieces in cuts.items():
+        total = Decimal(0)
+        for a, b, ratio in pieces:
+            first, last = readings.get((group_id, a)), readings.get((group_id, b))
+            if first is None or last is None:
+                break
+            total += (last - first) * ratio
+        else:
+            per_day[group_id] = total / period.days
+    return per_day
 
 
 @dataclass(frozen=True)
@@ -71,21 +115,7 @@ def area_virtual_energy(
         if days:
             days_by_group_area[(group_id, area_id)] += days
     group_ids = {group_id for group_id, _area in days_by_group_area}
-    ratios = dict(Group.objects.filter(pk__in=group_ids).values_list("pk", "ct_ratio"))
-    readings = {
-        (group_id, day): value
-        for group_id, day, value in MeterReading.objects.filter(
-            group_id__in=group_ids, reading_date__in=[period.start_date, period.end_date]
-        ).values_list("group_id", "reading_date", "forward_total")
-    }
-    per_point_day: dict[int, Decimal] = {}
-    for group_id in group_ids:
-        first, last = (
-            readings.get((group_id, period.start_date)),
-            readings.get((group_id, period.end_date)),
-        )
-        if first is not None and last is not None:
-            per_point_day[group_id] = (last - first) * ratios[group_id] / period.days
+    per_point_day = _reference_energy_per_day(group_ids=group_ids, period=period)
     totals: dict[int, list[Any]] = defaultdict(lambda: [0, Decimal(0)])
     for (group_id, area_id), days in days_by_group_area.items():
         totals[area_id][0] += days

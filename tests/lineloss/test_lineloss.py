@@ -195,6 +195,18 @@ def split(city):
     return group
 
 
+class TestEffectiveDatedCtRatio:
+    def test_a_ct_ratio_change_mid_month_scales_only_the_days_after_it(self, city, split):
+        factories.group_terms(split, actor=city.south_admin, from_date=dt.date(2026, 6, 16),
+                              ct_ratio=4)  # fmt: skip
+
+        virtual = area_virtual_energy(period=JUNE)
+
+        # 1-16 June: 22.5 kWh x 2; 16 June-1 July: 22.5 kWh x 4 -> 135 kWh / 30 days = 4.5 kWh
+        # a point a day; 2 sub-accounts x 30 days = 270.00 kWh
+        assert virtual[city.south_other_area.pk].energy == Decimal("270.00")
+
+
 class TestTheBaseAccountIsCountedOnce:
     """Area 0001's sales already hold the base account's reading: nothing is added there.
     Area 0002 gets 2 sub-accounts x 30 days x 3 kWh = 180.00 kWh."""
