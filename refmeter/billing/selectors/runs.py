@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext as _
 
 from refmeter.billing.models import Bill, BillingRun, BillStatus, ProblemReason
 from refmeter.organisations.models import User
@@ -86,7 +87,7 @@ def run_summary(*, run: BillingRun) -> RunSummary:
         billed_energy=figures["energy"] or Decimal("0.00"),
         total_amount=figures["amount"] or Decimal("0.00"),
         reasons=[
-            ReasonCount(reason=reason, label=str(labels.get(reason, reason)), count=count)
+            ReasonCount(reason=reason, label=str(labels.get(reason, _("其他"))), count=count)
             for reason, count in counts.most_common()
         ],
         problems=list(run.problems),
