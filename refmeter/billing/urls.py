@@ -10,6 +10,7 @@ urlpatterns = [
     path("runs/<int:run_id>/close/", runs.run_close, name="run_close"),
     path("runs/<int:run_id>/bills.xlsx", runs.run_export, name="run_export"),
     path("bills/<int:bill_id>/", runs.bill_detail, name="bill"),
+    path("back-billing/", back_billing.back_billing_list, name="back_billings"),
     path("back-billing/new/", back_billing.back_billing_new, name="back_billing_new"),
     path(
         "back-billing/<int:back_billing_id>/", back_billing.back_billing_detail, name="back_billing"
@@ -18,5 +19,10 @@ urlpatterns = [
         "back-billing/<int:back_billing_id>/approve/",
         back_billing.back_billing_approve,
         name="back_billing_approve",
+    ),
+    path(
+        "back-billing/<int:back_billing_id>/withdraw/",
+        back_billing.back_billing_withdraw,
+        name="back_billing_withdraw",
     ),
 ]

@@ -1,8 +1,12 @@
 """Billing writes: tariffs, the month's runs per supply unit, back-billing."""
 
 from refmeter.billing.services.back_billing import (
+    BackBillingExists,
+    BackBillingOverBound,
+    BackBillingPreview,
     back_billing_approve,
     back_billing_compute,
+    back_billing_withdraw,
 )
 from refmeter.billing.services.base import UnableToBill, energy, money, require_billing
 from refmeter.billing.services.runs import (
@@ -14,10 +18,14 @@ from refmeter.billing.services.runs import (
 from refmeter.billing.services.tariffs import tariff_create
 
 __all__ = [
+    "BackBillingExists",
+    "BackBillingOverBound",
+    "BackBillingPreview",
     "RunResult",
     "UnableToBill",
     "back_billing_approve",
     "back_billing_compute",
+    "back_billing_withdraw",
     "billing_period_parse",
     "billing_run",
     "billing_run_close",

@@ -1,15 +1,23 @@
 """Back-billing (退补): energy and charges put right for a period by the methods of the
-Supply Business Rules art. 80-81, every step kept, approved by a second billing user."""
+Supply Business Rules art. 80-81, every step kept, approved by a second billing user.
+
+Money is only written by billing staff of the group's unit (or a unit above it). A result
+beyond a sanity bound (three times the group's largest issued monthly bill of the twelve
+months before the period end) is written only once the computer confirms it. An anomaly
+case has at most one back-billing that is not withdrawn."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from refmeter.anomalies.models import AnomalyCase
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.billing.models import (
     BackBilling,
@@ -19,11 +27,30 @@ from refmeter.billing.models import (
     Tariff,
     TariffKind,
 )
-from refmeter.billing.services.base import UnableToBill, energy, money, require_billing
+from refmeter.billing.selectors.back_billing import (
+    AnomalySpan,
+    anomaly_spans,
+    case_current_back_billing,
+    largest_monthly_bill,
+    local_time,
+    reading_days,
+)
+from refmeter.billing.services.base import (
+    UnableToBill,
+    energy,
+    money,
+    require_billing,
+    require_billing_for_unit,
+)
 from refmeter.common.periods import Period
+from refmeter.common.text import clean_text
 from refmeter.organisations.models import User
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import Group, GroupStatus
+
+BOUND_TIMES = 3
+BOUND_MONTHS = 12
+BASELINE_MONTHS = 3
 
 
 def _reading(group: Group, day: dt.date) -> MeterReading:
@@ -33,10 +60,12 @@ def _reading(group: Group, day: dt.date) -> MeterReading:
     return reading
 
 
+def _register_difference(group: Group, start: dt.date, end: dt.date) -> Decimal:
+    return _reading(group, end).forward_total - _reading(group, start).forward_total
+
+
 def _reference_energy(group: Group, start: dt.date, end: dt.date) -> Decimal:
-    return (_reading(group, end).forward_total - _reading(group, start).forward_total) * (
-        group.ct_ratio
-    )
+    return _register_difference(group, start, end) * group.ct_ratio
 
 
 def _price_on(group: Group, day: dt.date) -> Decimal:
@@ -50,60 +79,284 @@ def _price_on(group: Group, day: dt.date) -> Decimal:
     return tariff.price if tariff.kind == TariffKind.SINGLE else tariff.flat_price  # type: ignore[return-value]
 
 
-def back_billing_compute(
+def _month_before(first_day: dt.date) -> dt.date:
+    return (first_day - dt.timedelta(days=1)).replace(day=1)
+
+
+def _year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - BOUND_MONTHS // 12)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - BOUND_MONTHS // 12, day=28)
+
+
+def _touches(span: AnomalySpan, start: dt.date, end: dt.date) -> bool:
+    return span.first_day < end and (span.last_day is None or span.last_day >= start)
+
+
+# ---------------------------------------------------------------- results and refusals
+
+
+@dataclass(frozen=True)
+class BackBillingPreview:
+    """A computed back-billing not (yet) written: what the page shows for confirmation."""
+
+    group_id: int
+    case_id: int | None
+    method: str
+    period_start: dt.date
+    period_end: dt.date
+    parameters: dict[str, Any]
+    steps: list[dict[str, str]]
+    energy: Decimal
+    price: Decimal
+    amount: Decimal
+    largest_bill: Decimal
+    sanity_bound: Decimal
+
+    @property
+    def over_bound(self) -> bool:
+        return abs(self.amount) > self.sanity_bound
+
+
+class BackBillingOverBound(UnableToBill):
+    """The amount is beyond the sanity bound and was not confirmed; nothing was written."""
+
+    def __init__(self, preview: BackBillingPreview) -> None:
+        self.preview = preview
+        if preview.largest_bill > 0:
+            message = _(
+                "退补金额 %(amount)s 元超出合理范围：近 12 个月最大月度电费 %(largest)s 元的 "
+                "3 倍为 %(bound)s 元。请核对计算过程，确认无误后勾选确认再提交。"
+            )
+        else:
+            message = _(
+                "退补金额 %(amount)s 元超出合理范围：该群组近 12 个月没有有效的电费账单，"
+                "合理上限为 %(bound)s 元。请核对计算过程，确认无误后勾选确认再提交。"
+            )
+        super().__init__(
+            message
+            % {
+                "amount": preview.amount,
+                "largest": preview.largest_bill,
+                "bound": preview.sanity_bound,
+            }
+        )
+
+
+class BackBillingExists(UnableToBill):
+    """The anomaly case already has a back-billing that is not withdrawn."""
+
+    def __init__(self, existing: BackBilling) -> None:
+        self.existing_id = existing.pk
+        facts = {
+            "number": existing.pk,
+            "status": existing.get_status_display(),
+            "amount": existing.amount,
+            "person": existing.created_by.get_full_name() or existing.created_by.get_username(),
+            "at": local_time(existing.created_at),
+        }
+        if existing.status == BackBillingStatus.DRAFT:
+            message = _(
+                "该异常已有退补记录 %(number)s 号（%(status)s，金额 %(amount)s 元，%(person)s "
+                "%(at)s 计算）；须先撤回它才能重新计算。"
+            )
+        else:
+            message = _(
+                "该异常已有退补记录 %(number)s 号（%(status)s，金额 %(amount)s 元，%(person)s "
+                "%(at)s 计算）；已审批的退补不能撤回，不能再为该异常计算退补。"
+            )
+        super().__init__(message % facts)
+
+
+def _current_for_case(case_id: int) -> BackBilling | None:
+    return case_current_back_billing(case_id=case_id)
+
+
+# ---------------------------------------------------------------- the normal period
+
+
+def _date_parameter(value: object) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError as error:
+        raise UnableToBill(_("正常期间的日期格式不正确，应为 YYYY-MM-DD。")) from error
+
+
+def _default_baseline(group: Group, anchor: dt.date) -> tuple[dt.date, dt.date, list[dt.date]]:
+    """The last full calendar months (up to three) before ``anchor`` with no day of any
+    anomaly case of the meter; going back stops at the first month that has one."""
+    end = anchor.replace(day=1)
+    earliest = end
+    for _month in range(BASELINE_MONTHS):
+        earliest = _month_before(earliest)
+    spans = anomaly_spans(group=group, start=earliest, end=end)
+    months: list[dt.date] = []
+    start = end
+    for _month in range(BASELINE_MONTHS):
+        month_start = _month_before(start)
+        if month_start < group.meter_install_date:
+            reason = _(
+                "异常起始日 %(day)s 前的完整月份 %(month)s 早于装表日期 %(installed)s，"
+                "无法自动选取正常期间；请填写正常期间，或改用其他计算方法。"
+            )
+        elif any(_touches(span, month_start, start) for span in spans):
+            reason = _(
+                "异常起始日 %(day)s 前的完整月份 %(month)s 含有异常天数，无法自动选取正常期间；"
+                "请填写正常期间，或改用其他计算方法。"
+            )
+        else:
+            months.insert(0, month_start)
+            start = month_start
+            continue
+        if not months:
+            raise UnableToBill(
+                reason
+                % {
+                    "day": anchor.isoformat(),
+                    "month": f"{month_start:%Y-%m}",
+                    "installed": group.meter_install_date.isoformat(),
+                }
+            )
+        break
+    return start, end, months
+
+
+def _check_baseline(group: Group, start: dt.date, end: dt.date) -> Decimal:
+    """The reference energy of a normal period, refused with the reason if it cannot serve."""
+    named = {"start": start.isoformat(), "end": end.isoformat()}
+    spans = anomaly_spans(group=group, start=start, end=end)
+    if spans:
+        raise UnableToBill(
+            _(
+                "正常期间 %(start)s 至 %(end)s 含有异常天数（%(kind)s：%(since)s 起），不能作为基准。"
+            )
+            % {**named, "kind": spans[0].kind_label, "since": spans[0].first_day.isoformat()}
+        )
+    registers = reading_days(group=group, start=start, end=end)
+    missing = [
+        start + dt.timedelta(days=offset)
+        for offset in range((end - start).days + 1)
+        if start + dt.timedelta(days=offset) not in registers
+    ]
+    if missing:
+        message = (
+            _(
+                "正常期间 %(start)s 至 %(end)s 缺少 %(count)d 天的日冻结读数（%(first)s 等），不能作为基准。"
+            )
+            if len(missing) > 1
+            else _(
+                "正常期间 %(start)s 至 %(end)s 缺少 %(count)d 天的日冻结读数（%(first)s），不能作为基准。"
+            )
+        )
+        raise UnableToBill(
+            message % {**named, "count": len(missing), "first": missing[0].isoformat()}
+        )
+    baseline = (registers[end] - registers[start]) * group.ct_ratio
+    if baseline <= 0:
+        raise UnableToBill(
+            _(
+                "正常期间 %(start)s 至 %(end)s 的参考表电量为 %(energy)s kWh（不大于零），不能作为基准。"
+            )
+            % {**named, "energy": baseline}
+        )
+    return baseline
+
+
+def _baseline_steps(
+    group: Group,
+    case: AnomalyCase | None,
+    period_start: dt.date,
+    period_end: dt.date,
+    parameters: dict[str, Any],
+) -> tuple[Decimal, int, list[dict[str, str]]]:
+    """The normal period's daily reference energy and the steps saying which days it used."""
+    typed_start = parameters.get("baseline_start") or ""
+    typed_end = parameters.get("baseline_end") or ""
+    if typed_start and typed_end:
+        start, end = _date_parameter(typed_start), _date_parameter(typed_end)
+        if end <= start:
+            raise UnableToBill(_("正常期间的结束日期必须晚于开始日期。"))
+        if start < period_end and period_start < end:
+            raise UnableToBill(
+                _("正常期间 %(start)s 至 %(end)s 与退补期间重叠，不能作为基准。")
+                % {"start": start.isoformat(), "end": end.isoformat()}
+            )
+        chosen = {
+            "step": _("正常期间（手工填写）"),
+            "value": _("%(start)s — %(end)s（%(days)d 天）")
+            % {"start": start, "end": end, "days": (end - start).days},
+        }
+        source = "typed"
+    elif typed_start or typed_end:
+        raise UnableToBill(_("请同时填写正常期间的开始和结束日期，或都不填由系统自动选取。"))
+    else:
+        anchor = min(case.condition_since, period_start) if case is not None else period_start
+        start, end, months = _default_baseline(group, anchor)
+        chosen = {
+            "step": _("正常期间（自动选取：异常起始日 %(day)s 之前不含异常的完整月份）")
+            % {"day": anchor},
+            "value": _("%(start)s — %(end)s（%(days)d 天：%(months)s）")
+            % {
+                "start": start,
+                "end": end,
+                "days": (end - start).days,
+                "months": "、".join(f"{month:%Y-%m}" for month in months),
+            },
+        }
+        source = "default"
+    baseline = _check_baseline(group, start, end)
+    parameters.update(
+        baseline_start=start.isoformat(), baseline_end=end.isoformat(), baseline_source=source
+    )
+    return baseline, (end - start).days, [chosen]
+
+
+# ---------------------------------------------------------------- compute
+
+
+def _preview(
     *,
-    actor: User,
-    group_id: int,
+    group: Group,
+    case: AnomalyCase | None,
     method: str,
     period_start: dt.date,
     period_end: dt.date,
-    now: dt.datetime,
-    case_id: int | None = None,
-    parameters: dict[str, Any] | None = None,
-) -> BackBilling:
-    """Compute a back-billing (or a refund, when negative) by one of the methods of the Supply
-    Business Rules art. 80-81, keeping every step of the calculation."""
-    from refmeter.organisations.selectors import unit_scope
+    parameters: dict[str, Any],
+) -> BackBillingPreview:
     from refmeter.registry.selectors import group_point_days
 
-    require_billing(actor)
-    parameters = dict(parameters or {})
-    group = (
-        Group.objects.filter(unit_scope(user=actor), pk=group_id)
-        .select_related("device_type")
-        .first()
-    )
-    if group is None:
-        from refmeter.registry.selectors import RecordNotVisible
-
-        raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
-    if period_end <= period_start:
-        raise UnableToBill(_("退补期间的结束日期必须晚于开始日期。"))
     days = (period_end - period_start).days
     point_days = group_point_days(group_id=group.pk, period=Period(period_start, period_end))
-    recorded = energy(_reference_energy(group, period_start, period_end) * point_days / days)
+    difference_read = _register_difference(group, period_start, period_end)
+    if difference_read < 0:
+        raise UnableToBill(
+            _(
+                "退补期间 %(start)s 至 %(end)s 的参考表示数差为 %(energy)s kWh（示数下降，"
+                "可能换表或清零），请按换表前后分段计算。"
+            )
+            % {"start": period_start, "end": period_end, "energy": difference_read}
+        )
+    recorded = energy(difference_read * group.ct_ratio * point_days / days)
     steps: list[dict[str, str]] = [
         {"step": _("退补期间"), "value": f"{period_start} — {period_end}（{days} 天）"},
         {"step": _("档案点·天（期间每天的综合倍率之和）"), "value": str(point_days)},
         {"step": _("已按读数结算的电量"), "value": f"{recorded} kWh"},
     ]
     if method == BackBillingMethod.OWN_HISTORY:
-        baseline_end = dt.date.fromisoformat(
-            parameters.get("baseline_end", period_start.isoformat())
+        baseline, baseline_days, chosen = _baseline_steps(
+            group, case, period_start, period_end, parameters
         )
-        baseline_start = dt.date.fromisoformat(
-            parameters.get("baseline_start", (baseline_end - dt.timedelta(days=90)).isoformat())
-        )
-        baseline_days = (baseline_end - baseline_start).days
-        if baseline_days <= 0:
-            raise UnableToBill(_("正常月份的期间不正确。"))
-        baseline = _reference_energy(group, baseline_start, baseline_end)
         daily = baseline / baseline_days
         correct = energy(daily * point_days)
         steps += [
+            *chosen,
             {
                 "step": _("正常期间参考表电量"),
-                "value": f"{baseline_start} — {baseline_end}：{baseline} kWh（{baseline_days} 天）",
+                "value": f"{parameters['baseline_start']} — {parameters['baseline_end']}："
+                f"{baseline} kWh（{baseline_days} 天）",
             },
             {
                 "step": _("正常日均单点电量"),
@@ -111,9 +364,6 @@ def back_billing_compute(
             },
             {"step": _("应结算电量 = 日均单点电量 × 点·天"), "value": f"{correct} kWh"},
         ]
-        parameters.update(
-            baseline_start=baseline_start.isoformat(), baseline_end=baseline_end.isoformat()
-        )
     elif method == BackBillingMethod.PEERS:
         peers = (
             Group.objects.filter(device_type=group.device_type, status=GroupStatus.RUNNING)
@@ -123,11 +373,15 @@ def back_billing_compute(
         per_point = []
         for peer in peers:
             try:
-                per_point.append(_reference_energy(peer, period_start, period_end) / days)
+                peer_energy = _reference_energy(peer, period_start, period_end)
             except UnableToBill:
                 continue
+            if peer_energy > 0:  # a peer that read nothing, or went down, is not normal
+                per_point.append(peer_energy / days)
         if not per_point:
-            raise UnableToBill(_("没有可比的正常群组（同设备类型、期间读数完整、无未结异常）。"))
+            raise UnableToBill(
+                _("没有可比的正常群组（同设备类型、期间读数完整且电量为正、无未结异常）。")
+            )
         daily = sum(per_point, Decimal(0)) / len(per_point)
         correct = energy(daily * point_days)
         steps += [
@@ -184,45 +438,146 @@ def back_billing_compute(
             "value": f"{difference} × {price} = {amount} 元",
         },
     ]
-    with transaction.atomic():
-        back_billing = BackBilling.objects.create(
-            case_id=case_id,
-            group=group,
-            method=method,
-            period_start=period_start,
-            period_end=period_end,
-            parameters=parameters,
-            steps=steps,
-            energy=difference,
-            price=price,
-            amount=amount,
-            created_by=actor,
-            created_at=now,
+    largest = max(
+        largest_monthly_bill(group_id=group.pk, start=_year_before(period_end), end=period_end)
+        or Decimal(0),
+        Decimal(0),
+    )
+    return BackBillingPreview(
+        group_id=group.pk,
+        case_id=case.pk if case is not None else None,
+        method=method,
+        period_start=period_start,
+        period_end=period_end,
+        parameters=parameters,
+        steps=steps,
+        energy=difference,
+        price=price,
+        amount=amount,
+        largest_bill=money(largest),
+        sanity_bound=money(largest * BOUND_TIMES),
+    )
+
+
+def back_billing_compute(
+    *,
+    actor: User,
+    group_id: int,
+    method: str,
+    period_start: dt.date,
+    period_end: dt.date,
+    now: dt.datetime,
+    case_id: int | None = None,
+    parameters: dict[str, Any] | None = None,
+    confirm_over_bound: bool = False,
+) -> BackBilling:
+    """Compute a back-billing (or a refund, when negative) by one of the methods of the Supply
+    Business Rules art. 80-81, keeping every step of the calculation.
+
+    Beyond the sanity bound and not confirmed, raises ``BackBillingOverBound`` carrying the
+    preview and writes nothing."""
+    require_billing(actor)
+    group = Group.objects.filter(pk=group_id).select_related("device_type", "unit").first()
+    if group is None:
+        from refmeter.registry.selectors import RecordNotVisible
+
+        raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
+    require_billing_for_unit(actor, group.unit)
+    case = None
+    if case_id is not None:
+        case = AnomalyCase.objects.filter(pk=case_id).first()
+        if case is None or case.group_id != group.pk:
+            raise UnableToBill(_("该异常不属于这个群组。"))
+        existing = _current_for_case(case.pk)
+        if existing is not None:
+            raise BackBillingExists(existing)
+    if method not in BackBillingMethod.values:
+        raise UnableToBill(_("未知的退补计算方法。"))
+    if period_end <= period_start:
+        raise UnableToBill(_("退补期间的结束日期必须晚于开始日期。"))
+    today = timezone.localtime(now).date()
+    if period_end > today:
+        raise UnableToBill(
+            _("退补期间的结束日期不能晚于今天（%(today)s）：还没有它的日冻结读数。")
+            % {"today": today.isoformat()}
         )
-        audit_record(
-            actor=actor,
-            occurred_at=now,
-            change=AuditChange(
-                action="back_billing.compute",
-                subject_type="group",
-                subject_id=group.pk,
-                subject_label=group.meter_asset_number,
-                after={"method": method, "energy": str(difference), "amount": str(amount)},
-            ),
-        )
+    preview = _preview(
+        group=group, case=case, method=method, period_start=period_start,
+        period_end=period_end, parameters=dict(parameters or {}),
+    )  # fmt: skip
+    if preview.over_bound and not confirm_over_bound:
+        raise BackBillingOverBound(preview)
+    try:
+        with transaction.atomic():
+            back_billing = BackBilling.objects.create(
+                case=case,
+                group=group,
+                method=method,
+                period_start=period_start,
+                period_end=period_end,
+                parameters=preview.parameters,
+                steps=preview.steps,
+                energy=preview.energy,
+                price=preview.price,
+                amount=preview.amount,
+                sanity_bound=preview.sanity_bound,
+                over_bound_confirmed=preview.over_bound,
+                created_by=actor,
+                created_at=now,
+            )
+            audit_record(
+                actor=actor,
+                occurred_at=now,
+                change=AuditChange(
+                    action="back_billing.compute",
+                    subject_type="group",
+                    subject_id=group.pk,
+                    subject_label=group.meter_asset_number,
+                    after={
+                        "back_billing": back_billing.pk,
+                        "case": case.pk if case is not None else None,
+                        "method": method,
+                        "energy": str(preview.energy),
+                        "amount": str(preview.amount),
+                        "sanity_bound": str(preview.sanity_bound),
+                        "over_bound_confirmed": preview.over_bound,
+                    },
+                ),
+            )
+    except IntegrityError as error:
+        # Another back-billing for the same case was written meanwhile: the constraint
+        # one_back_billing_per_case_at_a_time held it.
+        existing = _current_for_case(case.pk) if case is not None else None
+        if existing is None:
+            raise
+        raise BackBillingExists(existing) from error
     return back_billing
 
 
+def _locked(actor: User, back_billing_id: int) -> BackBilling:
+    item = (
+        BackBilling.objects.select_for_update(of=("self",))
+        .select_related("group__unit")
+        .filter(pk=back_billing_id)
+        .first()
+    )
+    if item is None:
+        raise UnableToBill(_("未找到该退补记录。"))
+    require_billing_for_unit(actor, item.group.unit)
+    return item
+
+
 def back_billing_approve(*, actor: User, back_billing_id: int, now: dt.datetime) -> BillAdjustment:
-    """Billing staff approve; the amount is posted as an adjustment on the next bill."""
+    """Billing staff other than the computer approve; the amount is posted as an adjustment
+    on the group's next bill."""
     require_billing(actor)
     with transaction.atomic():
-        item = BackBilling.objects.select_for_update().filter(pk=back_billing_id).first()
-        if item is None:
-            raise UnableToBill(_("未找到该退补记录。"))
+        item = _locked(actor, back_billing_id)
+        if item.status == BackBillingStatus.WITHDRAWN:
+            raise UnableToBill(_("该退补已撤回，不能审批。"))
         if item.status != BackBillingStatus.DRAFT:
             raise UnableToBill(_("该退补已经审批。"))
-        if item.created_by_id == actor.pk and not actor.is_superuser:
+        if item.created_by_id == actor.pk:
             raise UnableToBill(_("退补须由计算人以外的电费人员审批。"))
         item.status = BackBillingStatus.APPROVED
         item.approved_by = actor
@@ -249,7 +604,50 @@ def back_billing_approve(*, actor: User, back_billing_id: int, now: dt.datetime)
                 subject_type="group",
                 subject_id=item.group_id,
                 subject_label=item.group.meter_asset_number,
-                after={"amount": str(item.amount)},
+                after={"back_billing": item.pk, "amount": str(item.amount)},
             ),
         )
     return adjustment
+
+
+WITHDRAWAL_REASON_LENGTH = 500
+
+
+def back_billing_withdraw(
+    *, actor: User, back_billing_id: int, reason: str, now: dt.datetime
+) -> BackBilling:
+    """A back-billing waiting for approval is withdrawn with a reason; the record stays, so
+    the case may have a new one. An approved back-billing is final."""
+    require_billing(actor)
+    reason = clean_text(reason)
+    with transaction.atomic():
+        item = _locked(actor, back_billing_id)
+        if item.status == BackBillingStatus.APPROVED:
+            raise UnableToBill(_("已审批的退补不能撤回。"))
+        if item.status == BackBillingStatus.WITHDRAWN:
+            raise UnableToBill(_("该退补已经撤回。"))
+        if not reason:
+            raise UnableToBill(_("请填写撤回原因。"))
+        if len(reason) > WITHDRAWAL_REASON_LENGTH:
+            raise UnableToBill(
+                _("撤回原因不能超过 %(limit)d 个字。") % {"limit": WITHDRAWAL_REASON_LENGTH}
+            )
+        item.status = BackBillingStatus.WITHDRAWN
+        item.withdrawn_by = actor
+        item.withdrawn_at = now
+        item.withdrawal_reason = reason
+        item.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdrawal_reason"])
+        audit_record(
+            actor=actor,
+            occurred_at=now,
+            reason=reason,
+            change=AuditChange(
+                action="back_billing.withdraw",
+                subject_type="group",
+                subject_id=item.group_id,
+                subject_label=item.group.meter_asset_number,
+                before={"back_billing": item.pk, "status": BackBillingStatus.DRAFT.value},
+                after={"back_billing": item.pk, "status": BackBillingStatus.WITHDRAWN.value},
+            ),
+        )
+    return item

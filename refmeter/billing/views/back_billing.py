@@ -3,75 +3,189 @@ from __future__ import annotations
 import datetime as dt
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from refmeter.anomalies.selectors import case_get
 from refmeter.billing import services
-from refmeter.billing.models import BackBilling, BackBillingMethod, Bill
+from refmeter.billing.models import BackBilling, BackBillingMethod, BackBillingStatus
+from refmeter.billing.selectors import back_billing as selectors
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
-from refmeter.organisations.selectors import unit_scope
 from refmeter.registry.selectors import RecordNotVisible
+
+FORM_FIELDS = (
+    "method",
+    "period_start",
+    "period_end",
+    "baseline_start",
+    "baseline_end",
+    "correct_points",
+)
+PARAMETERS = ("baseline_start", "baseline_end", "correct_points")
 
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _visible_bills(user: User) -> QuerySet[Bill]:
-    return Bill.objects.filter(unit_scope(user=user, unit_field="group__unit"))
+def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return render(request, "refusal.html", {"message": message}, status=status)
+
+
+def _may_bill(user: User) -> bool:
+    try:
+        services.require_billing(user)
+    except ActionNotAllowed:
+        return False
+    return True
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+@login_required
+def back_billing_list(request: HttpRequest) -> HttpResponse:
+    """The unit's back-billings by state; ``case`` or ``group`` narrow them to one record's."""
+    user = _user(request)
+    case_id = _number(request.GET.get("case"))
+    group_id = _number(request.GET.get("group"))
+    narrowed = case_id is not None or group_id is not None
+    status = request.GET.get("status") or (selectors.ALL if narrowed else BackBillingStatus.DRAFT)
+    if status not in selectors.TABS:
+        status = selectors.ALL
+    try:
+        items = selectors.visible_back_billings(
+            user=user, status=status, case_id=case_id, group_id=group_id
+        )
+    except ActionNotAllowed as error:
+        return _refusal(request, str(error), 403)
+    page = Paginator(items, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    narrowing: dict[str, str] = {
+        key: str(value)
+        for key, value in (("case", case_id), ("group", group_id))
+        if value is not None
+    }
+    return render(
+        request,
+        "billing/back_billings.html",
+        {
+            "status": status,
+            "tabs": [
+                (tab, selectors.tab_label(tab), urlencode({**narrowing, "status": tab}))
+                for tab in selectors.TABS
+            ],
+            "case_id": case_id,
+            "group_id": group_id,
+            "page": page,
+            "rows": selectors.back_billing_rows(items=page.object_list),
+            "query": urlencode({**narrowing, "status": status}),
+        },
+    )
+
+
+def _form(source: dict[str, str]) -> dict[str, str]:
+    return {key: source.get(key, "").strip() for key in FORM_FIELDS}
 
 
 @login_required
 def back_billing_new(request: HttpRequest) -> HttpResponse:
+    """Compute from an anomaly case. A result beyond the sanity bound comes back as a preview
+    and is written only when confirmed for the very amount that was shown."""
     user = _user(request)
     source = request.POST if request.method == "POST" else request.GET
     try:
         case = case_get(user=user, case_id=int(source.get("case", "0")))
-    except (RecordNotVisible, ValueError) as error:
-        return render(request, "refusal.html", {"message": str(error)}, status=404)
+    except (RecordNotVisible, ValueError):
+        return _refusal(request, _("未找到该异常，或它不属于您所在单位及下属单位。"), 404)
+    form = _form(request.POST) if request.method == "POST" else {}
+    preview, warning = None, ""
     if request.method == "POST":
         try:
-            start = dt.date.fromisoformat(request.POST.get("period_start", ""))
-            end = dt.date.fromisoformat(request.POST.get("period_end", ""))
-            parameters = {
-                key: request.POST[key]
-                for key in ("baseline_start", "baseline_end", "correct_points")
-                if request.POST.get(key)
-            }
-            item = services.back_billing_compute(
-                actor=user, group_id=case.group_id, method=request.POST.get("method", ""),
-                period_start=start, period_end=end, now=timezone.now(), case_id=case.pk,
-                parameters=parameters,
-            )  # fmt: skip
+            start = dt.date.fromisoformat(form["period_start"])
+            end = dt.date.fromisoformat(form["period_end"])
         except ValueError:
             messages.error(request, _("请填写退补期间的开始和结束日期。"))
-        except (services.UnableToBill, ActionNotAllowed, RecordNotVisible) as error:
-            messages.error(request, str(error))
         else:
-            return redirect("billing:back_billing", back_billing_id=item.pk)
+            parameters = {key: form[key] for key in PARAMETERS if form[key]}
+
+            def compute(confirm: bool) -> BackBilling:
+                return services.back_billing_compute(
+                    actor=user, group_id=case.group_id, method=form["method"],
+                    period_start=start, period_end=end, now=timezone.now(), case_id=case.pk,
+                    parameters=parameters, confirm_over_bound=confirm,
+                )  # fmt: skip
+
+            confirmed = request.POST.get("confirm_over_bound") == "1"
+            try:
+                try:
+                    item = compute(confirm=False)
+                except services.BackBillingOverBound as held:
+                    # the confirmation holds only for the very amount the user was shown
+                    shown = request.POST.get("shown_amount")
+                    if not (confirmed and shown == str(held.preview.amount)):
+                        raise
+                    item = compute(confirm=True)
+            except services.BackBillingOverBound as held:
+                preview, warning = held.preview, str(held)
+                if confirmed:
+                    messages.warning(request, _("计算结果已变化，请重新核对后再确认。"))
+            except (services.UnableToBill, ActionNotAllowed, RecordNotVisible) as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("退补已计算，待另一位电费人员审批。"))
+                return redirect("billing:back_billing", back_billing_id=item.pk)
+    today = timezone.localdate()
+    if not form:
+        form = {
+            "method": BackBillingMethod.OWN_HISTORY,
+            "period_start": case.condition_since.isoformat(),
+            "period_end": today.isoformat(),
+            "baseline_start": "",
+            "baseline_end": "",
+            "correct_points": "",
+        }
+    existing = selectors.case_current_back_billing(case_id=case.pk)
     return render(
         request,
         "billing/back_billing_new.html",
-        {"case": case, "methods": BackBillingMethod.choices, "today": timezone.localdate()},
+        {
+            "case": case,
+            "methods": BackBillingMethod.choices,
+            "form": form,
+            "preview": preview,
+            "warning": warning,
+            "existing": existing,
+        },
     )
 
 
 @login_required
 def back_billing_detail(request: HttpRequest, back_billing_id: int) -> HttpResponse:
-    item = BackBilling.objects.filter(
-        unit_scope(user=_user(request), unit_field="group__unit"), pk=back_billing_id
-    ).first()
-    if item is None:
-        return render(request, "refusal.html", {"message": _("没有这条退补记录。")}, status=404)
-    return render(request, "billing/back_billing.html", {"item": item})
+    user = _user(request)
+    try:
+        detail = selectors.back_billing_detail(user=user, back_billing_id=back_billing_id)
+    except ActionNotAllowed as error:
+        return _refusal(request, str(error), 403)
+    if detail is None:
+        return _refusal(request, _("没有这条退补记录，或它不属于您的单位。"), 404)
+    return render(
+        request,
+        "billing/back_billing.html",
+        {"item": detail, "row": detail.row, "may_bill": _may_bill(user)},
+    )
 
 
 @login_required
@@ -85,4 +199,19 @@ def back_billing_approve(request: HttpRequest, back_billing_id: int) -> HttpResp
         messages.error(request, str(error))
     else:
         messages.success(request, _("已审批，将在下一期账单中结算。"))
+    return redirect("billing:back_billing", back_billing_id=back_billing_id)
+
+
+@login_required
+@require_POST
+def back_billing_withdraw(request: HttpRequest, back_billing_id: int) -> HttpResponse:
+    try:
+        services.back_billing_withdraw(
+            actor=_user(request), back_billing_id=back_billing_id,
+            reason=request.POST.get("reason", ""), now=timezone.now(),
+        )  # fmt: skip
+    except (services.UnableToBill, ActionNotAllowed) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("退补已撤回，可以重新计算。"))
     return redirect("billing:back_billing", back_billing_id=back_billing_id)

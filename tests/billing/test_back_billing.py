@@ -1,0 +1,703 @@
+"""Back-billing checked against figures worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from refmeter.anomalies.models import AnomalyCase
+from refmeter.anomalies.services import anomalies_scan, anomaly_case_open_by_hand
+from refmeter.audit.models import AuditEntry
+from refmeter.billing.models import BackBilling, Bill, BillAdjustment
+from refmeter.billing.services import (
+    BackBillingOverBound,
+    UnableToBill,
+    back_billing_approve,
+    back_billing_compute,
+    back_billing_withdraw,
+    billing_run,
+)
+from refmeter.billing.services import back_billing as back_billing_module
+from refmeter.organisations.models import Role
+from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.readings.models import MeterReading
+from tests import factories
+
+NOW = dt.datetime(2026, 7, 2, 2, 0, tzinfo=dt.UTC)
+JUNE = dt.date(2026, 6, 1)
+JULY = dt.date(2026, 7, 1)
+
+
+def state():
+    """What a refused action must leave untouched."""
+    rows = [
+        (item.pk, item.status, item.amount, item.approved_by_id, item.withdrawn_by_id)
+        for item in BackBilling.objects.order_by("pk")
+    ]
+    return rows, BillAdjustment.objects.count(), AuditEntry.objects.count()
+
+
+@pytest.fixture
+def history(city, group):
+    """March-May: 2 kWh a day (normal); June: the meter records only 1 kWh a day."""
+    start = dt.date(2026, 3, 1)
+    values, value = [], Decimal(500)
+    for day in range(123):
+        values.append(value)
+        value += 2 if start + dt.timedelta(days=day) < JUNE else 1
+    factories.readings(group, start, values)
+
+
+@pytest.fixture
+def north_billing(city):
+    return factories.user(unit=city.north, role=Role.BILLING, username="north_biller")
+
+
+def compute(actor, group, **overrides):
+    arguments = {
+        "method": "multiplier", "period_start": JUNE, "period_end": JULY, "now": NOW,
+        "parameters": {"correct_points": 5}, "confirm_over_bound": True,
+    }  # fmt: skip
+    arguments.update(overrides)
+    return back_billing_compute(actor=actor, group_id=group.pk, **arguments)
+
+
+def open_case(city, group, since=JUNE):
+    return anomaly_case_open_by_hand(
+        actor=city.south_admin, group_id=group.pk, kind="multiplier", since=since,
+        note="现场发现未登记点位", now=NOW,
+    )  # fmt: skip
+
+
+class TestBackBilling:
+    def test_by_the_meters_own_normal_months(self, city, group, billing, history):
+        item = back_billing_compute(
+            actor=billing, group_id=group.pk, method="own_history",
+            period_start=JUNE, period_end=JULY, now=NOW, confirm_over_bound=True,
+            parameters={"baseline_start": "2026-03-01", "baseline_end": "2026-06-01"},
+        )  # fmt: skip
+
+        # normal: 184 kWh / 92 days = 2 kWh a point a day; due 2 x 90 point-days = 180.00
+        # billed: 30 kWh x 90 / 30 = 90.00; back-bill 90.00 kWh x 0.6580 = 59.22 yuan
+        assert (item.energy, item.amount) == (Decimal("90.00"), Decimal("59.22"))
+        assert [step["step"] for step in item.steps][-3:] == [
+            "退补电量 = 应结算电量 − 已结算电量",
+            "电价",
+            "退补金额（正为追补，负为退还）",
+        ]
+
+    def test_by_the_rated_power(self, city, group, billing, history):
+        item = back_billing_compute(
+            actor=billing, group_id=group.pk, method="rated",
+            period_start=JUNE, period_end=JULY, now=NOW, confirm_over_bound=True,
+        )  # fmt: skip
+
+        # 400 W x 24 h = 9.6 kWh a point a day; x 90 = 864.00; billed 90.00; 774.00 x 0.658 = 509.29
+        assert (item.energy, item.amount) == (Decimal("774.00"), Decimal("509.29"))
+
+    def test_by_healthy_peers_of_the_same_device_type(self, city, group, billing, history):
+        peer = factories.group(
+            actor=city.south_admin,
+            unit=city.south,
+            place=city.south_place,
+            active_from=dt.date(2026, 1, 1),
+            device=group.device_type,
+        )
+        factories.readings(peer, JUNE, [Decimal(10) + Decimal("2.5") * d for d in range(31)])
+
+        item = back_billing_compute(
+            actor=billing, group_id=group.pk, method="peers",
+            period_start=JUNE, period_end=JULY, now=NOW, confirm_over_bound=True,
+        )  # fmt: skip
+
+        # peer: 2.5 kWh a day; due 2.5 x 90 = 225.00; billed 90.00; 135.00 x 0.658 = 88.83
+        assert (item.energy, item.amount) == (Decimal("135.00"), Decimal("88.83"))
+
+    def test_a_peer_that_read_nothing_is_not_a_healthy_peer(self, city, group, billing, history):
+        healthy, stopped = (
+            factories.group(
+                actor=city.south_admin, unit=city.south, place=city.south_place,
+                active_from=dt.date(2026, 1, 1), device=group.device_type,
+            )
+            for _index in range(2)
+        )  # fmt: skip
+        factories.readings(healthy, JUNE, [Decimal(10) + Decimal("2.5") * d for d in range(31)])
+        factories.readings(stopped, JUNE, [Decimal(10)] * 31)
+
+        item = compute(billing, group, method="peers", parameters={})
+
+        # only the healthy peer: 2.5 kWh a day, as above
+        assert (item.energy, item.amount) == (Decimal("135.00"), Decimal("88.83"))
+        assert item.steps[3]["value"] == "1 个群组"
+
+    def test_a_multiplier_mismatch_bills_the_unregistered_points(
+        self, city, group, billing, history
+    ):
+        item = compute(billing, group, parameters={"correct_points": 5})
+
+        # 30 kWh x 5 points = 150.00 due; billed 90.00; 60.00 kWh x 0.6580 = 39.48
+        assert (item.energy, item.amount) == (Decimal("60.00"), Decimal("39.48"))
+
+    def test_a_refund_is_negative(self, city, group, billing, history):
+        item = compute(billing, group, parameters={"correct_points": 2})
+
+        assert (item.energy, item.amount) == (Decimal("-30.00"), Decimal("-19.74"))
+
+    def test_approved_it_is_posted_on_the_next_bill(
+        self, city, group, billing, second_billing, history
+    ):
+        item = compute(
+            billing, group, period_start=dt.date(2026, 5, 1), period_end=JUNE,
+            parameters={"correct_points": 4},
+        )  # fmt: skip
+        with pytest.raises(UnableToBill):
+            back_billing_approve(actor=billing, back_billing_id=item.pk, now=NOW)
+
+        back_billing_approve(actor=second_billing, back_billing_id=item.pk, now=NOW)
+        billing_run(actor=billing, period="2026-06", now=NOW)
+
+        bill = Bill.objects.get()
+        # May: 62 kWh; 62 x 4 - 62 x 3 = 62.00 kWh x 0.6580 = 40.80 back-billed
+        assert bill.adjustment_amount == Decimal("40.80")
+        assert bill.total_amount == bill.energy_amount + Decimal("40.80")
+
+
+class TestNonsenseInputsAreRefused:
+    @pytest.mark.parametrize(
+        ("overrides", "message"),
+        [
+            (
+                {"period_start": JULY, "period_end": JUNE},
+                "退补期间的结束日期必须晚于开始日期。",
+            ),
+            (
+                {"period_start": JUNE, "period_end": JUNE},
+                "退补期间的结束日期必须晚于开始日期。",
+            ),
+            (
+                {"period_start": dt.date(2026, 2, 1), "period_end": JUNE},
+                "缺少 2026-02-01 的日冻结读数，无法计算。",
+            ),
+            (
+                {"period_end": dt.date(2026, 7, 3)},
+                "退补期间的结束日期不能晚于今天（2026-07-02）：还没有它的日冻结读数。",
+            ),
+            (
+                {"method": "own_history", "parameters": {"baseline_start": "2026-03-01"}},
+                "请同时填写正常期间的开始和结束日期，或都不填由系统自动选取。",
+            ),
+            (
+                {
+                    "method": "own_history",
+                    "parameters": {"baseline_start": "2026-05-01", "baseline_end": "2026-03-01"},
+                },
+                "正常期间的结束日期必须晚于开始日期。",
+            ),
+            (
+                {
+                    "method": "own_history",
+                    "parameters": {"baseline_start": "2026-05-01", "baseline_end": "2026-6-15"},
+                },
+                "正常期间的日期格式不正确，应为 YYYY-MM-DD。",
+            ),
+            (
+                {
+                    "method": "own_history",
+                    "parameters": {"baseline_start": "2026-05-01", "baseline_end": "2026-06-15"},
+                },
+                "正常期间 2026-05-01 至 2026-06-15 与退补期间重叠，不能作为基准。",
+            ),
+            ({"parameters": {"correct_points": "五"}}, "请填写现场核实的正确点数（含基准户）。"),
+            ({"parameters": {"correct_points": 0}}, "正确点数至少为 1。"),
+            ({"method": "guess"}, "未知的退补计算方法。"),
+        ],
+    )
+    def test_with_a_chinese_reason_and_nothing_written(
+        self, city, group, billing, history, overrides, message
+    ):
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(billing, group, **overrides)
+
+        assert str(refused.value) == message
+        assert state() == before
+
+    def test_a_register_that_went_down_over_the_period(self, city, group, billing, history):
+        MeterReading.objects.filter(group=group, reading_date=JULY).update(forward_total=0)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(billing, group)
+
+        assert str(refused.value) == (
+            "退补期间 2026-06-01 至 2026-07-01 的参考表示数差为 -684.00 kWh（示数下降，"
+            "可能换表或清零），请按换表前后分段计算。"
+        )
+        assert state() == before
+
+
+def meter(group, *, zero_from=dt.date(2026, 5, 10), flat=None):
+    """From 1 January 2026 the register rises 2 kWh a day from 1000.00 up to 1 July; from
+    ``zero_from`` it reads 0 (the faulty meter); on the days of ``flat`` it does not move."""
+    values, value, day = [], Decimal(1000), dt.date(2026, 1, 1)
+    while day <= JULY:
+        values.append(Decimal(0) if day >= zero_from else value)
+        value += 0 if flat and flat[0] <= day < flat[1] else 2
+        day += dt.timedelta(days=1)
+    factories.readings(group, dt.date(2026, 1, 1), values)
+
+
+def zero_case():
+    anomalies_scan(as_of=JULY, now=NOW)
+    return AnomalyCase.objects.get(kind="zero")
+
+
+def own_history(billing, group, case, **parameters):
+    return back_billing_compute(
+        actor=billing, group_id=group.pk, case_id=case.pk, method="own_history",
+        period_start=case.condition_since, period_end=JULY, now=NOW, parameters=parameters,
+        confirm_over_bound=True,
+    )  # fmt: skip
+
+
+class TestTheDefaultNormalPeriod:
+    def test_is_the_three_full_months_before_the_anomaly_not_the_faulty_zero(
+        self, city, group, billing
+    ):
+        meter(group)
+        case = zero_case()
+
+        item = own_history(billing, group, case)
+
+        # normal: 1 Feb - 1 May, 178 kWh / 89 days = 2 kWh a day; due 2 x 156 point-days (10 May -
+        # 1 July, 52 days x 3) = 312.00; billed 0 (the register reads 0); 312.00 x 0.658 = 205.30
+        assert case.condition_since == dt.date(2026, 5, 10)
+        assert (item.energy, item.amount) == (Decimal("312.00"), Decimal("205.30"))
+        assert (item.parameters["baseline_start"], item.parameters["baseline_end"]) == (
+            "2026-02-01",
+            "2026-05-01",
+        )
+        assert item.steps[3] == {
+            "step": "正常期间（自动选取：异常起始日 2026-05-10 之前不含异常的完整月份）",
+            "value": "2026-02-01 — 2026-05-01（89 天：2026-02、2026-03、2026-04）",
+        }
+
+    def test_stops_going_back_at_a_month_with_an_earlier_anomaly(self, city, group, billing):
+        meter(group, flat=(dt.date(2026, 3, 10), dt.date(2026, 3, 15)))
+        anomalies_scan(as_of=dt.date(2026, 3, 15), now=NOW)
+        anomalies_scan(as_of=dt.date(2026, 4, 1), now=NOW)
+        case = zero_case()
+
+        item = own_history(billing, group, case)
+
+        assert AnomalyCase.objects.get(kind="stopped").cleared_on == dt.date(2026, 3, 18)
+        assert (item.parameters["baseline_start"], item.parameters["baseline_end"]) == (
+            "2026-04-01",
+            "2026-05-01",
+        )
+        assert item.steps[3]["value"] == "2026-04-01 — 2026-05-01（30 天：2026-04）"
+        assert (item.energy, item.amount) == (Decimal("312.00"), Decimal("205.30"))
+
+    def test_is_refused_when_the_month_before_has_an_anomaly(self, city, group, billing):
+        meter(group, flat=(dt.date(2026, 4, 10), dt.date(2026, 4, 15)))
+        anomalies_scan(as_of=dt.date(2026, 4, 15), now=NOW)
+        case = zero_case()
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            own_history(billing, group, case)
+
+        assert str(refused.value) == (
+            "异常起始日 2026-05-10 前的完整月份 2026-04 含有异常天数，无法自动选取正常期间；"
+            "请填写正常期间，或改用其他计算方法。"
+        )
+        assert state() == before
+
+    def test_with_missing_daily_readings_is_refused(self, city, group, billing):
+        meter(group)
+        case = zero_case()
+        MeterReading.objects.filter(
+            group=group, reading_date__in=[dt.date(2026, 4, 2), dt.date(2026, 4, 3)]
+        ).delete()
+        MeterReading.objects.filter(group=group, reading_date=dt.date(2026, 2, 20)).delete()
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            own_history(billing, group, case)
+
+        assert str(refused.value) == (
+            "正常期间 2026-02-01 至 2026-05-01 缺少 3 天的日冻结读数（2026-02-20 等），"
+            "不能作为基准。"
+        )
+        assert state() == before
+
+
+class TestATypedInNormalPeriod:
+    def test_overlapping_the_back_billing_period_is_refused(self, city, group, billing):
+        meter(group)
+        case = zero_case()
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            own_history(
+                billing, group, case, baseline_start="2026-03-01", baseline_end="2026-06-01"
+            )
+
+        assert str(refused.value) == (
+            "正常期间 2026-03-01 至 2026-06-01 与退补期间重叠，不能作为基准。"
+        )
+        assert state() == before
+
+    def test_with_an_earlier_anomaly_inside_is_refused(self, city, group, billing):
+        meter(group, flat=(dt.date(2026, 3, 10), dt.date(2026, 3, 15)))
+        anomalies_scan(as_of=dt.date(2026, 3, 15), now=NOW)
+        case = zero_case()
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            own_history(
+                billing, group, case, baseline_start="2026-02-01", baseline_end="2026-05-01"
+            )
+
+        assert str(refused.value) == (
+            "正常期间 2026-02-01 至 2026-05-01 含有异常天数（停走：2026-03-11 起），不能作为基准。"
+        )
+        assert state() == before
+
+    def test_with_missing_readings_is_refused(self, city, group, billing, history):
+        MeterReading.objects.filter(
+            group=group,
+            reading_date__in=[dt.date(2026, 4, 2), dt.date(2026, 4, 3), dt.date(2026, 4, 9)],
+        ).delete()
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(
+                billing, group, method="own_history",
+                parameters={"baseline_start": "2026-03-01", "baseline_end": "2026-06-01"},
+            )  # fmt: skip
+
+        assert str(refused.value) == (
+            "正常期间 2026-03-01 至 2026-06-01 缺少 3 天的日冻结读数（2026-04-02 等），"
+            "不能作为基准。"
+        )
+        assert state() == before
+
+    def test_with_no_energy_is_refused(self, city, group, billing, history):
+        MeterReading.objects.filter(group=group, reading_date=dt.date(2026, 5, 1)).update(
+            forward_total=Decimal(500)
+        )
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(
+                billing, group, method="own_history",
+                parameters={"baseline_start": "2026-03-01", "baseline_end": "2026-05-01"},
+            )  # fmt: skip
+
+        assert str(refused.value) == (
+            "正常期间 2026-03-01 至 2026-05-01 的参考表电量为 0.00 kWh（不大于零），不能作为基准。"
+        )
+        assert state() == before
+
+
+class TestOnlyBillingStaffOfTheGroupsUnitHandleMoney:
+    def test_another_units_billing_staff_cannot_compute(self, city, group, north_billing, history):
+        before = state()
+
+        with pytest.raises(ActionNotAllowed) as refused:
+            compute(north_billing, group)
+
+        assert str(refused.value) == "您只能为本单位及下属单位办理电费业务。"
+        assert state() == before
+
+    def test_a_clerk_cannot_compute(self, city, group, history):
+        before = state()
+
+        with pytest.raises(ActionNotAllowed) as refused:
+            compute(city.south_clerk, group)
+
+        assert str(refused.value) == "只有电费人员可以执行此操作。"
+        assert state() == before
+
+    def test_another_units_billing_staff_cannot_approve(
+        self, city, group, billing, north_billing, history
+    ):
+        item = compute(billing, group)
+        before = state()
+
+        with pytest.raises(ActionNotAllowed) as refused:
+            back_billing_approve(actor=north_billing, back_billing_id=item.pk, now=NOW)
+
+        assert str(refused.value) == "您只能为本单位及下属单位办理电费业务。"
+        assert state() == before
+
+    def test_another_units_billing_staff_cannot_withdraw(
+        self, city, group, billing, north_billing, history
+    ):
+        item = compute(billing, group)
+        before = state()
+
+        with pytest.raises(ActionNotAllowed) as refused:
+            back_billing_withdraw(
+                actor=north_billing, back_billing_id=item.pk, reason="算错了", now=NOW
+            )
+
+        assert str(refused.value) == "您只能为本单位及下属单位办理电费业务。"
+        assert state() == before
+
+    def test_the_computer_cannot_approve_even_as_superuser(self, city, group, history):
+        boss = factories.user(unit=city.south, role=Role.BILLING, username="boss")
+        boss.is_superuser = True
+        boss.save(update_fields=["is_superuser"])
+        item = compute(boss, group)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            back_billing_approve(actor=boss, back_billing_id=item.pk, now=NOW)
+
+        assert str(refused.value) == "退补须由计算人以外的电费人员审批。"
+        assert state() == before
+
+    def test_billing_staff_of_the_company_above_may_approve(self, city, group, billing, history):
+        company_billing = factories.user(unit=city.company, role=Role.BILLING, username="co")
+        item = compute(billing, group)
+
+        adjustment = back_billing_approve(actor=company_billing, back_billing_id=item.pk, now=NOW)
+
+        item.refresh_from_db()
+        assert (item.status, item.approved_by, adjustment.amount) == (
+            "approved",
+            company_billing,
+            Decimal("39.48"),
+        )
+
+
+class TestTheSanityBound:
+    """Three times the group's largest ISSUED monthly bill of the 12 months before the end."""
+
+    @pytest.fixture
+    def june_bill(self, billing, history):
+        billing_run(actor=billing, period="2026-06", now=NOW)
+        # June: 30 kWh x 3 points = 90 kWh x 0.6580 = 59.22; bound 3 x 59.22 = 177.66
+        assert Bill.objects.get().total_amount == Decimal("59.22")
+
+    def test_an_amount_within_it_is_written_without_confirmation(
+        self, city, group, billing, june_bill
+    ):
+        item = compute(billing, group, confirm_over_bound=False)
+
+        assert (item.amount, item.sanity_bound, item.over_bound_confirmed) == (
+            Decimal("39.48"),
+            Decimal("177.66"),
+            False,
+        )
+
+    def test_an_amount_equal_to_it_is_within_it(self, city, group, billing, june_bill):
+        # 30 x 12 - 90 = 270 kWh x 0.658 = 177.66
+        item = compute(billing, group, parameters={"correct_points": 12}, confirm_over_bound=False)
+
+        assert (item.amount, item.over_bound_confirmed) == (Decimal("177.66"), False)
+
+    def test_an_amount_above_it_is_previewed_and_nothing_written(
+        self, city, group, billing, june_bill
+    ):
+        before = state()
+
+        with pytest.raises(BackBillingOverBound) as refused:
+            compute(billing, group, parameters={"correct_points": 13}, confirm_over_bound=False)
+
+        # 30 x 13 - 90 = 300 kWh x 0.658 = 197.40
+        preview = refused.value.preview
+        assert (preview.energy, preview.amount, preview.sanity_bound) == (
+            Decimal("300.00"),
+            Decimal("197.40"),
+            Decimal("177.66"),
+        )
+        assert preview.steps[-1]["value"] == "300.00 × 0.6580 = 197.40 元"
+        assert str(refused.value) == (
+            "退补金额 197.40 元超出合理范围：近 12 个月最大月度电费 59.22 元的 3 倍为 177.66 元。"
+            "请核对计算过程，确认无误后勾选确认再提交。"
+        )
+        assert state() == before
+
+    def test_a_refund_above_it_is_held_too(self, city, group, billing, june_bill):
+        before = state()
+
+        with pytest.raises(BackBillingOverBound) as refused:
+            compute(
+                billing, group, period_start=dt.date(2026, 3, 1), parameters={"correct_points": 1},
+                confirm_over_bound=False,
+            )  # fmt: skip
+
+        # 214 kWh read; 214 x 3 billed; 214 - 642 = -428 kWh x 0.658 = -281.62
+        assert refused.value.preview.amount == Decimal("-281.62")
+        assert state() == before
+
+    def test_confirmed_it_is_written_and_the_confirmation_kept(
+        self, city, group, billing, june_bill
+    ):
+        item = compute(billing, group, parameters={"correct_points": 13}, confirm_over_bound=True)
+
+        assert (item.amount, item.sanity_bound, item.over_bound_confirmed) == (
+            Decimal("197.40"),
+            Decimal("177.66"),
+            True,
+        )
+
+    def test_with_no_bill_in_the_year_any_amount_needs_confirmation(
+        self, city, group, billing, history
+    ):
+        before = state()
+
+        with pytest.raises(BackBillingOverBound) as refused:
+            compute(billing, group, parameters={"correct_points": 4}, confirm_over_bound=False)
+
+        assert (refused.value.preview.amount, refused.value.preview.sanity_bound) == (
+            Decimal("19.74"),
+            Decimal("0.00"),
+        )
+        assert state() == before
+
+    def test_a_bill_after_the_period_does_not_count(self, city, group, billing, june_bill):
+        with pytest.raises(BackBillingOverBound) as refused:
+            compute(
+                billing, group, period_start=dt.date(2026, 5, 1), period_end=JUNE,
+                confirm_over_bound=False,
+            )  # fmt: skip
+
+        assert refused.value.preview.sanity_bound == Decimal("0.00")
+
+
+class TestOneBackBillingPerCaseAtATime:
+    def test_a_second_one_for_the_same_case_is_refused_naming_the_first(
+        self, city, group, billing, history
+    ):
+        case = open_case(city, group)
+        first = compute(billing, group, case_id=case.pk)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(billing, group, case_id=case.pk, method="rated")
+
+        assert str(refused.value) == (
+            f"该异常已有退补记录 {first.pk} 号（待审批，金额 39.48 元，测试电费人员 "
+            "2026-07-02 10:00 计算）；须先撤回它才能重新计算。"
+        )
+        assert state() == before
+
+    def test_after_withdrawal_a_new_one_may_be_computed_and_both_are_kept(
+        self, city, group, billing, history
+    ):
+        case = open_case(city, group)
+        first = compute(billing, group, case_id=case.pk)
+        back_billing_withdraw(actor=billing, back_billing_id=first.pk, reason="点数核错", now=NOW)
+
+        second = compute(billing, group, case_id=case.pk, method="rated")
+
+        assert list(
+            BackBilling.objects.filter(case=case)
+            .order_by("pk")
+            .values_list("pk", "status", "withdrawal_reason")
+        ) == [(first.pk, "withdrawn", "点数核错"), (second.pk, "draft", "")]
+
+    def test_the_database_holds_it_when_two_arrive_together(
+        self, city, group, billing, history, monkeypatch
+    ):
+        case = open_case(city, group)
+        first = compute(billing, group, case_id=case.pk)
+        real = back_billing_module._current_for_case
+        calls = []
+
+        def blind_the_first_time(case_id):
+            calls.append(case_id)
+            return None if len(calls) == 1 else real(case_id)
+
+        monkeypatch.setattr(back_billing_module, "_current_for_case", blind_the_first_time)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(billing, group, case_id=case.pk, method="rated")
+
+        assert str(refused.value).startswith(f"该异常已有退补记录 {first.pk} 号（待审批")
+        assert state() == before
+
+    def test_the_case_must_be_the_groups(self, city, group, billing, history):
+        other = factories.group(
+            actor=city.south_admin, unit=city.south, place=city.south_place,
+            active_from=dt.date(2026, 1, 1),
+        )  # fmt: skip
+        case = open_case(city, other)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            compute(billing, group, case_id=case.pk)
+
+        assert str(refused.value) == "该异常不属于这个群组。"
+        assert state() == before
+
+
+class TestWithdrawal:
+    def test_keeps_the_record_with_who_when_and_why_and_is_audited(
+        self, city, group, billing, second_billing, history
+    ):
+        item = compute(billing, group)
+        later = NOW + dt.timedelta(hours=1)
+
+        back_billing_withdraw(
+            actor=second_billing, back_billing_id=item.pk, reason="  点数核错 ", now=later
+        )
+
+        item.refresh_from_db()
+        assert (item.status, item.withdrawn_by, item.withdrawn_at, item.withdrawal_reason) == (
+            "withdrawn",
+            second_billing,
+            later,
+            "点数核错",
+        )
+        entry = AuditEntry.objects.get(action="back_billing.withdraw")
+        assert (entry.actor, entry.reason, entry.subject_id, entry.before, entry.after) == (
+            second_billing,
+            "点数核错",
+            group.pk,
+            {"back_billing": item.pk, "status": "draft"},
+            {"back_billing": item.pk, "status": "withdrawn"},
+        )
+        assert BillAdjustment.objects.count() == 0
+
+    def test_needs_a_reason(self, city, group, billing, history):
+        item = compute(billing, group)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            back_billing_withdraw(actor=billing, back_billing_id=item.pk, reason="  ", now=NOW)
+
+        assert str(refused.value) == "请填写撤回原因。"
+        assert state() == before
+
+    def test_an_approved_one_is_final(self, city, group, billing, second_billing, history):
+        item = compute(billing, group)
+        back_billing_approve(actor=second_billing, back_billing_id=item.pk, now=NOW)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            back_billing_withdraw(actor=billing, back_billing_id=item.pk, reason="算错", now=NOW)
+
+        assert str(refused.value) == "已审批的退补不能撤回。"
+        assert state() == before
+
+    def test_a_withdrawn_one_cannot_be_approved(
+        self, city, group, billing, second_billing, history
+    ):
+        item = compute(billing, group)
+        back_billing_withdraw(actor=billing, back_billing_id=item.pk, reason="算错", now=NOW)
+        before = state()
+
+        with pytest.raises(UnableToBill) as refused:
+            back_billing_approve(actor=second_billing, back_billing_id=item.pk, now=NOW)
+
+        assert str(refused.value) == "该退补已撤回，不能审批。"
+        assert state() == before
