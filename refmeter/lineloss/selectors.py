@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from refmeter.common.periods import Period
 from refmeter.lineloss.models import AreaEnergy
 from refmeter.readings.models import MeterReading
-from refmeter.registry.models import Group, GroupTerms, PointKind, PointPlacement, TransformerArea
+from refmeter.registry.models import PointKind, PointPlacement, TransformerArea
+from refmeter.registry.selectors import groups_terms_rows, terms_pieces
 
 CENT = Decimal("0.01")
 BANDS = ((Decimal(20), "over_20"), (Decimal(15), "15_20"), (Decimal(10), "10_15"))
@@ -43,26 +44,14 @@ def _reference_energy_per_day(*, group_ids: set[int], period: Period) -> dict[in
     """Each group's reference-meter energy of the period x CT ratio, per day. The CT ratio
     is effective-dated: the month is cut where it changes, as billing cuts it. A group
     missing a reading at a cut has no figure (its areas get no virtual energy from it)."""
-    ratios: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
-    for group_id, from_date, ratio in (
-        GroupTerms.objects.filter(group_id__in=group_ids, from_date__lt=period.end_date)
-        .order_by("group_id", "from_date")
-        .values_list("group_id", "from_date", "ct_ratio")
-    ):
-        ratios[group_id].append((from_date, ratio))
-    for group_id, ratio in Group.objects.filter(pk__in=group_ids).values_list("pk", "ct_ratio"):
-        ratios.setdefault(group_id, [(period.start_date, ratio)])
-    cuts: dict[int, list[tuple[dt.date, dt.date, int]]] = {}
-    for group_id, rows in ratios.items():
-        pieces = []
-        for index, (from_date, ratio) in enumerate(rows):
-            until = rows[index + 1][0] if index + 1 < len(rows) else period.end_date
-            a, b = max(period.start_date, from_date), min(period.end_date, until)
-            if index == 0:
-                a = period.start_date
-            if a < b:
-                pieces.append((a, b, ratio))
-        cuts[group_id] = pieces
+    ratios = groups_terms_rows(group_ids=group_ids, before=period.end_date)
+    cuts = {
+        group_id: [
+            (piece.start_date, piece.end_date, piece.ct_ratio)
+            for piece in terms_pieces(rows, period.start_date, period.end_date)
+        ]
+        for group_id, rows in ratios.items()
+    }
     days = {day for pieces in cuts.values() for a, b, _ratio in pieces for day in (a, b)}
     readings = {
         (group_id, day): value

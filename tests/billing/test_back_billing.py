@@ -18,6 +18,7 @@ from refmeter.billing.services import (
     back_billing_compute,
     back_billing_withdraw,
     billing_run,
+    tariff_create,
 )
 from refmeter.billing.services import back_billing as back_billing_module
 from refmeter.organisations.models import Role
@@ -139,6 +140,24 @@ class TestBackBilling:
 
         # 30 kWh x 5 points = 150.00 due; billed 90.00; 60.00 kWh x 0.6580 = 39.48
         assert (item.energy, item.amount) == (Decimal("60.00"), Decimal("39.48"))
+
+    def test_the_ct_ratio_and_price_in_force_on_each_day_are_used(
+        self, city, group, billing, history
+    ):
+        tariff_create(code="LV-B", name="调整", effective_from=dt.date(2020, 1, 1),
+                      price=Decimal("1.0000"))  # fmt: skip
+        factories.group_terms(group, actor=city.south_admin, from_date=dt.date(2026, 6, 16),
+                              ct_ratio=2, tariff_code="LV-B")  # fmt: skip
+
+        item = compute(billing, group, parameters={"correct_points": 5})
+
+        # 15 kWh x 1 + 15 kWh x 2 = 45 kWh; due 45 x 5 = 225.00; billed 45 x 3 = 135.00;
+        # 90.00 kWh at the price of the period's last day, 1.0000
+        assert (item.energy, item.price, item.amount) == (
+            Decimal("90.00"),
+            Decimal("1.0000"),
+            Decimal("90.00"),
+        )
 
     def test_a_refund_is_negative(self, city, group, billing, history):
         item = compute(billing, group, parameters={"correct_points": 2})

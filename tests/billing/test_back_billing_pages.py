@@ -300,8 +300,7 @@ class TestTheList:
             actor=city.north_admin, unit=city.north, place=city.north_place,
             active_from=dt.date(2026, 1, 1),
         )  # fmt: skip
-        north.tariff_code = "LV-NONRES"
-        north.save(update_fields=["tariff_code"])
+        factories.group_terms(north, actor=city.north_admin, tariff_code="LV-NONRES")
         history(north)
         multiplier(factories.user(unit=city.north, role=Role.BILLING), north)
         return {"draft": draft, "approved": approved, "posted": posted, "withdrawn": withdrawn}
@@ -383,8 +382,7 @@ class TestTheList:
                 actor=city.south_admin, unit=city.south, place=city.south_place,
                 active_from=dt.date(2026, 1, 1),
             )  # fmt: skip
-            other.tariff_code = "LV-NONRES"
-            other.save(update_fields=["tariff_code"])
+            factories.group_terms(other, actor=city.south_admin, tariff_code="LV-NONRES")
             history(other)
             case = anomaly_case_open_by_hand(
                 actor=city.south_admin, group_id=other.pk, kind="multiplier", since=JUNE,

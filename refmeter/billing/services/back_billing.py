@@ -28,12 +28,9 @@ from refmeter.billing.models import (
     TariffKind,
 )
 from refmeter.billing.selectors.back_billing import (
-    AnomalySpan,
-    anomaly_spans,
     case_current_back_billing,
     largest_monthly_bill,
     local_time,
-    reading_days,
 )
 from refmeter.billing.services.base import (
     UnableToBill,
@@ -42,45 +39,31 @@ from refmeter.billing.services.base import (
     require_billing,
     require_billing_for_unit,
 )
+from refmeter.billing.services.normal_period import (
+    normal_period_steps,
+    reference_energy,
+    register_difference,
+)
 from refmeter.common.periods import Period
 from refmeter.common.text import clean_text
 from refmeter.organisations.models import User
-from refmeter.readings.models import MeterReading
 from refmeter.registry.models import Group, GroupStatus
+from refmeter.registry.selectors import group_terms_pieces
 
 BOUND_TIMES = 3
 BOUND_MONTHS = 12
-BASELINE_MONTHS = 3
-
-
-def _reading(group: Group, day: dt.date) -> MeterReading:
-    reading = MeterReading.objects.filter(group=group, reading_date=day).first()
-    if reading is None:
-        raise UnableToBill(_("缺少 %(day)s 的日冻结读数，无法计算。") % {"day": day.isoformat()})
-    return reading
-
-
-def _register_difference(group: Group, start: dt.date, end: dt.date) -> Decimal:
-    return _reading(group, end).forward_total - _reading(group, start).forward_total
-
-
-def _reference_energy(group: Group, start: dt.date, end: dt.date) -> Decimal:
-    return _register_difference(group, start, end) * group.ct_ratio
 
 
 def _price_on(group: Group, day: dt.date) -> Decimal:
+    [terms] = group_terms_pieces(group=group, start=day, end=day + dt.timedelta(days=1))
     tariff = (
-        Tariff.objects.filter(code=group.tariff_code, effective_from__lte=day)
+        Tariff.objects.filter(code=terms.tariff_code, effective_from__lte=day)
         .order_by("-effective_from")
         .first()
     )
     if tariff is None:
-        raise UnableToBill(_("电价代码“%(code)s”没有电价。") % {"code": group.tariff_code})
+        raise UnableToBill(_("电价代码“%(code)s”没有电价。") % {"code": terms.tariff_code})
     return tariff.price if tariff.kind == TariffKind.SINGLE else tariff.flat_price  # type: ignore[return-value]
-
-
-def _month_before(first_day: dt.date) -> dt.date:
-    return (first_day - dt.timedelta(days=1)).replace(day=1)
 
 
 def _year_before(day: dt.date) -> dt.date:
@@ -88,10 +71,6 @@ def _year_before(day: dt.date) -> dt.date:
         return day.replace(year=day.year - BOUND_MONTHS // 12)
     except ValueError:  # 29 February
         return day.replace(year=day.year - BOUND_MONTHS // 12, day=28)
-
-
-def _touches(span: AnomalySpan, start: dt.date, end: dt.date) -> bool:
-    return span.first_day < end and (span.last_day is None or span.last_day >= start)
 
 
 # ---------------------------------------------------------------- results and refusals
@@ -173,147 +152,6 @@ def _current_for_case(case_id: int) -> BackBilling | None:
     return case_current_back_billing(case_id=case_id)
 
 
-# ---------------------------------------------------------------- the normal period
-
-
-def _date_parameter(value: object) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError as error:
-        raise UnableToBill(_("正常期间的日期格式不正确，应为 YYYY-MM-DD。")) from error
-
-
-def _default_baseline(group: Group, anchor: dt.date) -> tuple[dt.date, dt.date, list[dt.date]]:
-    """The last full calendar months (up to three) before ``anchor`` with no day of any
-    anomaly case of the meter; going back stops at the first month that has one."""
-    end = anchor.replace(day=1)
-    earliest = end
-    for _month in range(BASELINE_MONTHS):
-        earliest = _month_before(earliest)
-    spans = anomaly_spans(group=group, start=earliest, end=end)
-    months: list[dt.date] = []
-    start = end
-    for _month in range(BASELINE_MONTHS):
-        month_start = _month_before(start)
-        if month_start < group.meter_install_date:
-            reason = _(
-                "异常起始日 %(day)s 前的完整月份 %(month)s 早于装表日期 %(installed)s，"
-                "无法自动选取正常期间；请填写正常期间，或改用其他计算方法。"
-            )
-        elif any(_touches(span, month_start, start) for span in spans):
-            reason = _(
-                "异常起始日 %(day)s 前的完整月份 %(month)s 含有异常天数，无法自动选取正常期间；"
-                "请填写正常期间，或改用其他计算方法。"
-            )
-        else:
-            months.insert(0, month_start)
-            start = month_start
-            continue
-        if not months:
-            raise UnableToBill(
-                reason
-                % {
-                    "day": anchor.isoformat(),
-                    "month": f"{month_start:%Y-%m}",
-                    "installed": group.meter_install_date.isoformat(),
-                }
-            )
-        break
-    return start, end, months
-
-
-def _check_baseline(group: Group, start: dt.date, end: dt.date) -> Decimal:
-    """The reference energy of a normal period, refused with the reason if it cannot serve."""
-    named = {"start": start.isoformat(), "end": end.isoformat()}
-    spans = anomaly_spans(group=group, start=start, end=end)
-    if spans:
-        raise UnableToBill(
-            _(
-                "正常期间 %(start)s 至 %(end)s 含有异常天数（%(kind)s：%(since)s 起），不能作为基准。"
-            )
-            % {**named, "kind": spans[0].kind_label, "since": spans[0].first_day.isoformat()}
-        )
-    registers = reading_days(group=group, start=start, end=end)
-    missing = [
-        start + dt.timedelta(days=offset)
-        for offset in range((end - start).days + 1)
-        if start + dt.timedelta(days=offset) not in registers
-    ]
-    if missing:
-        message = (
-            _(
-                "正常期间 %(start)s 至 %(end)s 缺少 %(count)d 天的日冻结读数（%(first)s 等），不能作为基准。"
-            )
-            if len(missing) > 1
-            else _(
-                "正常期间 %(start)s 至 %(end)s 缺少 %(count)d 天的日冻结读数（%(first)s），不能作为基准。"
-            )
-        )
-        raise UnableToBill(
-            message % {**named, "count": len(missing), "first": missing[0].isoformat()}
-        )
-    baseline = (registers[end] - registers[start]) * group.ct_ratio
-    if baseline <= 0:
-        raise UnableToBill(
-            _(
-                "正常期间 %(start)s 至 %(end)s 的参考表电量为 %(energy)s kWh（不大于零），不能作为基准。"
-            )
-            % {**named, "energy": baseline}
-        )
-    return baseline
-
-
-def _baseline_steps(
-    group: Group,
-    case: AnomalyCase | None,
-    period_start: dt.date,
-    period_end: dt.date,
-    parameters: dict[str, Any],
-) -> tuple[Decimal, int, list[dict[str, str]]]:
-    """The normal period's daily reference energy and the steps saying which days it used."""
-    typed_start = parameters.get("baseline_start") or ""
-    typed_end = parameters.get("baseline_end") or ""
-    if typed_start and typed_end:
-        start, end = _date_parameter(typed_start), _date_parameter(typed_end)
-        if end <= start:
-            raise UnableToBill(_("正常期间的结束日期必须晚于开始日期。"))
-        if start < period_end and period_start < end:
-            raise UnableToBill(
-                _("正常期间 %(start)s 至 %(end)s 与退补期间重叠，不能作为基准。")
-                % {"start": start.isoformat(), "end": end.isoformat()}
-            )
-        chosen = {
-            "step": _("正常期间（手工填写）"),
-            "value": _("%(start)s — %(end)s（%(days)d 天）")
-            % {"start": start, "end": end, "days": (end - start).days},
-        }
-        source = "typed"
-    elif typed_start or typed_end:
-        raise UnableToBill(_("请同时填写正常期间的开始和结束日期，或都不填由系统自动选取。"))
-    else:
-        anchor = min(case.condition_since, period_start) if case is not None else period_start
-        start, end, months = _default_baseline(group, anchor)
-        chosen = {
-            "step": _("正常期间（自动选取：异常起始日 %(day)s 之前不含异常的完整月份）")
-            % {"day": anchor},
-            "value": _("%(start)s — %(end)s（%(days)d 天：%(months)s）")
-            % {
-                "start": start,
-                "end": end,
-                "days": (end - start).days,
-                "months": "、".join(f"{month:%Y-%m}" for month in months),
-            },
-        }
-        source = "default"
-    baseline = _check_baseline(group, start, end)
-    parameters.update(
-        baseline_start=start.isoformat(), baseline_end=end.isoformat(), baseline_source=source
-    )
-    return baseline, (end - start).days, [chosen]
-
-
 # ---------------------------------------------------------------- compute
 
 
@@ -330,7 +168,7 @@ def _preview(
 
     days = (period_end - period_start).days
     point_days = group_point_days(group_id=group.pk, period=Period(period_start, period_end))
-    difference_read = _register_difference(group, period_start, period_end)
+    difference_read = register_difference(group, period_start, period_end)
     if difference_read < 0:
         raise UnableToBill(
             _(
@@ -339,14 +177,14 @@ def _preview(
             )
             % {"start": period_start, "end": period_end, "energy": difference_read}
         )
-    recorded = energy(difference_read * group.ct_ratio * point_days / days)
+    recorded = energy(reference_energy(group, period_start, period_end) * point_days / days)
     steps: list[dict[str, str]] = [
         {"step": _("退补期间"), "value": f"{period_start} — {period_end}（{days} 天）"},
         {"step": _("档案点·天（期间每天的综合倍率之和）"), "value": str(point_days)},
         {"step": _("已按读数结算的电量"), "value": f"{recorded} kWh"},
     ]
     if method == BackBillingMethod.OWN_HISTORY:
-        baseline, baseline_days, chosen = _baseline_steps(
+        baseline, baseline_days, chosen = normal_period_steps(
             group, case, period_start, period_end, parameters
         )
         daily = baseline / baseline_days
@@ -373,7 +211,7 @@ def _preview(
         per_point = []
         for peer in peers:
             try:
-                peer_energy = _reference_energy(peer, period_start, period_end)
+                peer_energy = reference_energy(peer, period_start, period_end)
             except UnableToBill:
                 continue
             if peer_energy > 0:  # a peer that read nothing, or went down, is not normal
@@ -411,7 +249,7 @@ def _preview(
             raise UnableToBill(_("请填写现场核实的正确点数（含基准户）。")) from error
         if correct_points < 1:
             raise UnableToBill(_("正确点数至少为 1。"))
-        reference = _reference_energy(group, period_start, period_end)
+        reference = reference_energy(group, period_start, period_end)
         correct_point_days = correct_points * days
         correct = energy(reference * correct_point_days / days)
         steps += [
