@@ -8,7 +8,7 @@ from refmeter.billing.services.back_billing import (
     back_billing_compute,
     back_billing_withdraw,
 )
-from refmeter.billing.services.base import UnableToBill, energy, money, require_billing
+from refmeter.billing.services.base import UnableToBill, energy, may_bill, money, require_billing
 from refmeter.billing.services.runs import (
     RunResult,
     billing_period_parse,
@@ -30,6 +30,7 @@ __all__ = [
     "billing_run",
     "billing_run_close",
     "energy",
+    "may_bill",
     "money",
     "require_billing",
     "tariff_create",

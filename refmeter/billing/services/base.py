@@ -33,6 +33,15 @@ def require_billing(user: User | None) -> None:
         raise ActionNotAllowed(_("只有电费人员可以执行此操作。"))
 
 
+def may_bill(user: User) -> bool:
+    """Whether to offer billing actions to this user (the services check again)."""
+    try:
+        require_billing(user)
+    except ActionNotAllowed:
+        return False
+    return True
+
+
 def require_billing_for_unit(user: User | None, unit: SupplyUnit) -> None:
     """Billing staff act only for their own unit and the units under it."""
     require_billing(user)

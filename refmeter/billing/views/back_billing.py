@@ -41,14 +41,6 @@ def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
     return render(request, "refusal.html", {"message": message}, status=status)
 
 
-def _may_bill(user: User) -> bool:
-    try:
-        services.require_billing(user)
-    except ActionNotAllowed:
-        return False
-    return True
-
-
 def _number(value: str | None) -> int | None:
     try:
         return int(value or "")
@@ -184,7 +176,7 @@ def back_billing_detail(request: HttpRequest, back_billing_id: int) -> HttpRespo
     return render(
         request,
         "billing/back_billing.html",
-        {"item": detail, "row": detail.row, "may_bill": _may_bill(user)},
+        {"item": detail, "row": detail.row, "may_bill": services.may_bill(user)},
     )
 
 

@@ -24,14 +24,6 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-def _may_bill(user: User) -> bool:
-    try:
-        services.require_billing(user)
-    except ActionNotAllowed:
-        return False
-    return True
-
-
 @login_required
 def runs(request: HttpRequest) -> HttpResponse:
     user = _user(request)
@@ -71,7 +63,7 @@ def runs(request: HttpRequest) -> HttpResponse:
         {
             "runs": selectors.visible_runs(user=user)[:60],
             "default_period": last_month,
-            "may_bill": _may_bill(user),
+            "may_bill": services.may_bill(user),
         },
     )
 
@@ -102,7 +94,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "summary": selectors.run_summary(run=run),
             "page": page,
-            "may_bill": _may_bill(_user(request)),
+            "may_bill": services.may_bill(_user(request)),
         },
     )
 
