@@ -13,6 +13,7 @@ from refmeter.audit.models import AuditEntry
 from refmeter.billing.models import BackBilling, Bill, BillAdjustment
 from refmeter.billing.services import (
     BackBillingOverBound,
+    BackBillingOverlaps,
     UnableToBill,
     back_billing_approve,
     back_billing_compute,
@@ -636,6 +637,8 @@ class TestOneBackBillingPerCaseAtATime:
             return None if len(calls) == 1 else real(case_id)
 
         monkeypatch.setattr(back_billing_module, "_current_for_case", blind_the_first_time)
+        # Blind to the same days too, so that only the database constraint stands in the way.
+        monkeypatch.setattr(back_billing_module, "_overlapping", lambda *args: None)
         before = state()
 
         with pytest.raises(UnableToBill) as refused:
@@ -720,3 +723,56 @@ class TestWithdrawal:
 
         assert str(refused.value) == "该退补已撤回，不能审批。"
         assert state() == before
+
+
+class TestTheSameDaysAreBackBilledOnce:
+    def test_a_second_back_billing_over_some_of_the_same_days_is_refused(
+        self, city, group, billing, history
+    ):
+        first = compute(billing, group, case_id=open_case(city, group).pk)
+        other_case = anomaly_case_open_by_hand(
+            actor=city.south_admin, group_id=group.pk, kind="zero", since=dt.date(2026, 6, 20),
+            note="同一块表的另一个异常", now=NOW,
+        )  # fmt: skip
+        before = state()
+
+        with pytest.raises(BackBillingOverlaps) as refused:
+            compute(billing, group, case_id=other_case.pk, period_start=dt.date(2026, 6, 20))
+
+        assert str(refused.value) == (
+            f"该群组已有退补记录 {first.pk} 号（待审批，2026-06-01 至 2026-07-01，金额 39.48 元）"
+            "覆盖了部分相同的日子；同一天的电量不能退补两次。请调整退补期间，或先撤回该记录。"
+        )
+        assert state() == before
+
+    def test_adjacent_periods_are_both_accepted(self, city, group, billing, history):
+        compute(billing, group, period_start=dt.date(2026, 5, 1), period_end=JUNE)
+
+        compute(billing, group)
+
+        assert BackBilling.objects.count() == 2
+
+
+class TestPostingOnTheNextBill:
+    def test_an_older_month_recomputed_later_does_not_take_the_adjustment(
+        self, city, group, billing, second_billing, history
+    ):
+        item = compute(billing, group, parameters={"correct_points": 4})
+        back_billing_approve(
+            actor=second_billing, back_billing_id=item.pk,
+            now=dt.datetime(2026, 8, 10, tzinfo=dt.UTC),
+        )  # fmt: skip
+        factories.readings(group, dt.date(2026, 7, 3), [Decimal(700)] * 60)
+
+        billing_run(actor=billing, period="2026-06", now=dt.datetime(2026, 9, 2, tzinfo=dt.UTC))
+        billing_run(actor=billing, period="2026-07", now=dt.datetime(2026, 9, 2, tzinfo=dt.UTC))
+
+        # Approved in August: not on June's bill (two months back), but on July's, the month
+        # being billed when it was approved.
+        adjustment = BillAdjustment.objects.get()
+        assert (adjustment.bill.period_start, adjustment.amount) == (
+            dt.date(2026, 7, 1),
+            Decimal("19.74"),
+        )
+        june = Bill.objects.get(period_start=JUNE)
+        assert june.adjustment_amount == Decimal("0.00")

@@ -117,6 +117,16 @@ class TestComputingFromACase:
         assert "计算结果已变化，请重新核对后再确认。" in page
         assert '<input type="hidden" name="shown_amount" value="390.85">' in page
 
+    def test_confirming_without_the_tick_says_so(self, client, city, stuck, billing):
+        client.force_login(billing)
+
+        response = client.post(
+            reverse("billing:back_billing_new"), {**rated_june(stuck), "shown_amount": "390.85"}
+        )
+
+        assert BackBilling.objects.count() == 0
+        assert "请先勾选“我已核对”，再确认提交。" in response.content.decode()
+
     def test_within_the_bound_it_is_written_at_once(self, client, city, stuck, billing):
         billing_run(actor=billing, period="2026-06", now=NOW)
         client.force_login(billing)

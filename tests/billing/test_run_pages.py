@@ -131,3 +131,34 @@ class TestRunPages:
         assert f"账单号 {bill.number}" in page
         assert '<strong data-testid="billed-energy">360.00</strong>' in page
         assert 'data-testid="revisions"' in page and "270.00" in page
+
+
+class TestRefusalsThatShow:
+    def test_opening_a_form_address_directly_says_why_in_chinese(self, client, south_biller):
+        response = client.get(reverse("billing:back_billing_approve", args=[1]))
+
+        assert response.status_code == 405
+        assert "此操作须通过页面上的按钮提交，不能直接打开地址。" in response.content.decode()
+
+    @pytest.mark.parametrize(
+        ("period", "message"),
+        [
+            ("2026-1", "账期“2026-1”格式不正确，应为 YYYY-MM，例如 2026-10。"),
+            ("9" * 30, f"账期“{'9' * 20}…”格式不正确，应为 YYYY-MM，例如 2026-10。"),
+        ],
+    )
+    def test_a_malformed_period_is_named_in_the_message(
+        self, client, june, south_biller, period, message
+    ):
+        response = client.post(reverse("billing:runs"), {"period": period}, follow=True)
+
+        assert message in response.content.decode()
+        assert BillingRun.objects.count() == 0
+
+    def test_a_clerk_cannot_open_the_back_billing_form(self, client, city, june):
+        client.force_login(city.south_clerk)
+
+        response = client.get(reverse("billing:back_billing_new"), {"case": "1"})
+
+        assert response.status_code == 403
+        assert "只有电费人员可以执行此操作。" in response.content.decode()

@@ -14,6 +14,9 @@ from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope
 
 
+CENT = Decimal("0.01")
+
+
 def visible_runs(*, user: User) -> QuerySet[BillingRun]:
     return BillingRun.objects.filter(unit_scope(user=user, unit_field="unit")).select_related(
         "unit"
@@ -84,8 +87,9 @@ def run_summary(*, run: BillingRun) -> RunSummary:
         billed=figures["billed"],
         unbilled=len(run.problems),
         withdrawn=figures["withdrawn"],
-        billed_energy=figures["energy"] or Decimal("0.00"),
-        total_amount=figures["amount"] or Decimal("0.00"),
+        # SQLite sums decimals as floats' text: keep the two places of the columns.
+        billed_energy=(figures["energy"] or Decimal(0)).quantize(CENT),
+        total_amount=(figures["amount"] or Decimal(0)).quantize(CENT),
         reasons=[
             ReasonCount(reason=reason, label=str(labels.get(reason, _("其他"))), count=count)
             for reason, count in counts.most_common()

@@ -3,6 +3,7 @@
 from refmeter.billing.services.back_billing import (
     BackBillingExists,
     BackBillingOverBound,
+    BackBillingOverlaps,
     BackBillingPreview,
     back_billing_approve,
     back_billing_compute,
@@ -20,6 +21,7 @@ from refmeter.billing.services.tariffs import tariff_create
 __all__ = [
     "BackBillingExists",
     "BackBillingOverBound",
+    "BackBillingOverlaps",
     "BackBillingPreview",
     "RunResult",
     "UnableToBill",

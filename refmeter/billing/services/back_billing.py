@@ -148,6 +148,36 @@ class BackBillingExists(UnableToBill):
         super().__init__(message % facts)
 
 
+class BackBillingOverlaps(UnableToBill):
+    """The group already has a back-billing, not withdrawn, for some of the same days."""
+
+    def __init__(self, existing: BackBilling) -> None:
+        self.existing_id = existing.pk
+        super().__init__(
+            _(
+                "该群组已有退补记录 %(number)s 号（%(status)s，%(start)s 至 %(end)s，金额 "
+                "%(amount)s 元）覆盖了部分相同的日子；同一天的电量不能退补两次。请调整退补期间，"
+                "或先撤回该记录。"
+            )
+            % {
+                "number": existing.pk,
+                "status": existing.get_status_display(),
+                "start": existing.period_start.isoformat(),
+                "end": existing.period_end.isoformat(),
+                "amount": existing.amount,
+            }
+        )
+
+
+def _overlapping(group: Group, start: dt.date, end: dt.date) -> BackBilling | None:
+    return (
+        BackBilling.objects.filter(group=group, period_start__lt=end, period_end__gt=start)
+        .exclude(status=BackBillingStatus.WITHDRAWN)
+        .order_by("pk")
+        .first()
+    )
+
+
 def _current_for_case(case_id: int) -> BackBilling | None:
     return case_current_back_billing(case_id=case_id)
 
@@ -339,6 +369,9 @@ def back_billing_compute(
             _("退补期间的结束日期不能晚于今天（%(today)s）：还没有它的日冻结读数。")
             % {"today": today.isoformat()}
         )
+    overlapping = _overlapping(group, period_start, period_end)
+    if overlapping is not None:
+        raise BackBillingOverlaps(overlapping)
     preview = _preview(
         group=group, case=case, method=method, period_start=period_start,
         period_end=period_end, parameters=dict(parameters or {}),
@@ -347,6 +380,12 @@ def back_billing_compute(
         raise BackBillingOverBound(preview)
     try:
         with transaction.atomic():
+            # One back-billing of a day at a time, whichever case it comes from: the group's
+            # row lock makes the check and the write one step for concurrent computations.
+            Group.objects.select_for_update().filter(pk=group.pk).first()
+            overlapping = _overlapping(group, period_start, period_end)
+            if overlapping is not None:
+                raise BackBillingOverlaps(overlapping)
             back_billing = BackBilling.objects.create(
                 case=case,
                 group=group,

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.billing.models import (
@@ -128,8 +129,13 @@ def bills_compute(
         points[point.group_id].append(point)
     existing = {bill.group_id: bill for bill in run.bills.all()}
     adjustments: dict[int, list[BillAdjustment]] = defaultdict(list)
+    # An approved back-billing goes on the next bill issued: the month being billed when it
+    # was approved (the month before) or a later one, never an older month that happens to
+    # be recomputed. So this month takes those approved before the end of the next month.
+    following = Period.month(period.end_date.year, period.end_date.month).end_date
+    approved_before = timezone.make_aware(dt.datetime.combine(following, dt.time.min))
     for adjustment in BillAdjustment.objects.filter(group_id__in=group_ids).filter(
-        Q(bill__isnull=True) | Q(bill__run=run)
+        Q(bill__isnull=True, created_at__lt=approved_before) | Q(bill__run=run)
     ):
         adjustments[adjustment.group_id].append(adjustment)
 

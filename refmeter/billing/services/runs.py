@@ -53,10 +53,11 @@ def billing_period_parse(*, text: str, today: dt.date) -> Period:
     """The month named ``YYYY-MM``, if it can be billed: it has ended (its last day is
     before ``today``) and it is not before the system's first reading."""
     text = (text or "").strip()
-    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text)
+    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
     if not match:
+        shown = text if len(text) <= 20 else text[:20] + "…"
         raise UnableToBill(
-            _("账期“%(text)s”格式不正确，应为 YYYY-MM，例如 2026-10。") % {"text": text[:20]}
+            _("账期“%(text)s”格式不正确，应为 YYYY-MM，例如 2026-10。") % {"text": shown}
         )
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:

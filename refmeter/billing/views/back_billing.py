@@ -97,6 +97,8 @@ def back_billing_new(request: HttpRequest) -> HttpResponse:
     """Compute from an anomaly case. A result beyond the sanity bound comes back as a preview
     and is written only when confirmed for the very amount that was shown."""
     user = _user(request)
+    if not services.may_bill(user):
+        return _refusal(request, _("只有电费人员可以执行此操作。"), 403)
     source = request.POST if request.method == "POST" else request.GET
     try:
         case = case_get(user=user, case_id=int(source.get("case", "0")))
@@ -134,6 +136,8 @@ def back_billing_new(request: HttpRequest) -> HttpResponse:
                 preview, warning = held.preview, str(held)
                 if confirmed:
                     messages.warning(request, _("计算结果已变化，请重新核对后再确认。"))
+                elif request.POST.get("shown_amount"):
+                    messages.error(request, _("请先勾选“我已核对”，再确认提交。"))
             except (services.UnableToBill, ActionNotAllowed, RecordNotVisible) as error:
                 messages.error(request, str(error))
             else:

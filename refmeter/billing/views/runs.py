@@ -117,6 +117,9 @@ def run_close(request: HttpRequest, run_id: int) -> HttpResponse:
                 )  # fmt: skip
             except (ActionNotAllowed, services.UnableToBill) as error:
                 messages.error(request, str(error))
+                # Someone may have closed it meanwhile: show the month as it is now.
+                run.refresh_from_db()
+                summary = selectors.run_summary(run=run)
             else:
                 messages.success(
                     request,
