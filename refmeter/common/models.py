@@ -5,6 +5,31 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Versioned(models.Model):
+    """A record people edit at the same time: every saved change raises ``version`` by one,
+    so a save based on an older reading can be refused instead of silently overwriting
+    (optimistic concurrency, see docs/architecture.md)."""
+
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def bump_version(self) -> bool:
+        """Raise the stored version by one if it is still the one this instance holds.
+
+        False means someone else saved the row since it was read (the caller refuses);
+        on a row locked with ``select_for_update`` that cannot happen."""
+        updated = (
+            type(self)
+            ._default_manager.filter(pk=self.pk, version=self.version)
+            .update(version=models.F("version") + 1)
+        )
+        if updated:
+            self.version += 1
+        return bool(updated)
+
+
 class CalendarYear(models.Model):
     """A year whose public holidays and make-up working days an administrator has entered.
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from refmeter.organisations.api import TokenAuth
@@ -51,6 +51,7 @@ class GroupDetailOut(Schema):
     multiplier: int
     active_sub_accounts: int
     sub_account_limit: int
+    version: int
 
 
 class PointOut(Schema):
@@ -69,6 +70,7 @@ class PointOut(Schema):
     active_from_date: dt.date | None
     active_to_date: dt.date | None
     base_account_number: str
+    version: int
 
 
 class PointPatch(Schema):
@@ -226,32 +228,108 @@ def get_group_multiplier(
     return result
 
 
-@router.get("/points/{point_id}", response={200: PointOut, 404: Refused, 403: Refused})
-def get_point(request: HttpRequest, point_id: int) -> Any:
+# Optimistic concurrency (docs/architecture.md): a point's ETag is its version, a strong tag
+# such as "3". A PATCH with If-Match is saved only if the point is still at that version;
+# otherwise 412 and nothing changes. A PATCH without If-Match (or with *) applies to the
+# current version, as before.
+ETAG_HEADER = {
+    "ETag": {
+        "description": '用电点的版本号（强标记，如 "3"），修改时放入 If-Match。',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+class _UnusableTag(Exception):
+    pass
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match names; None for no precondition (absent, or ``*``)."""
+    if if_match is None or not if_match.strip() or if_match.strip() == "*":
+        return None
+    tag = if_match.strip()
+    if tag.startswith('"') and tag.endswith('"') and len(tag) >= 2:
+        tag = tag[1:-1]
+    if not tag.isascii() or not tag.isdigit():
+        raise _UnusableTag  # weak (W/"3"), a list, or not ours: it cannot match
+    return int(tag)
+
+
+@router.get(
+    "/points/{point_id}",
+    response={200: PointOut, 404: Refused, 403: Refused},
+    openapi_extra={"responses": {200: {"headers": ETAG_HEADER}}},
+)
+def get_point(request: HttpRequest, point_id: int, response: HttpResponse) -> Any:
     try:
-        return selectors.point_detail(user=_user(request), point_id=point_id)
+        point = selectors.point_detail(user=_user(request), point_id=point_id)
     except (selectors.RecordNotVisible, ActionNotAllowed) as error:
         raise _refusal(error) from error
+    response["ETag"] = _etag(point.version)
+    return point
 
 
 @router.patch(
-    "/points/{point_id}", response={200: PointOut, 400: Refused, 403: Refused, 404: Refused}
+    "/points/{point_id}",
+    response={200: PointOut, 400: Refused, 403: Refused, 404: Refused, 412: Refused},
+    openapi_extra={
+        "responses": {
+            200: {"headers": ETAG_HEADER},
+            412: {
+                "description": "If-Match 的版本已过时：期间有人修改了该用电点，本次未保存。",
+                "headers": ETAG_HEADER,
+            },
+        }
+    },
 )
-def patch_point(request: HttpRequest, point_id: int, payload: PointPatch) -> Any:
+def patch_point(
+    request: HttpRequest,
+    point_id: int,
+    payload: PointPatch,
+    response: HttpResponse,
+    if_match: str | None = Header(
+        None,
+        alias="If-Match",
+        description="GET 返回的 ETag；版本已变时返回 412，不覆盖他人的修改。不带则按当前版本修改。",
+    ),
+) -> Any:
+    user = _user(request)
+    try:
+        expected_version = _expected_version(if_match)
+    except _UnusableTag:
+        try:
+            selectors.point_get(user=user, point_id=point_id)
+        except (selectors.RecordNotVisible, ActionNotAllowed) as error:
+            raise _refusal(error) from error
+        return Status(
+            412,
+            {"detail": _('If-Match 须为本接口返回的 ETag（例如 "1"），弱标记 W/ 不能用于修改。')},
+        )
     try:
         services.point_update(
-            actor=_user(request),
+            actor=user,
             point_id=point_id,
             now=timezone.now(),
+            expected_version=expected_version,
             **payload.dict(),
         )
-        return selectors.point_detail(user=_user(request), point_id=point_id)
+    except services.UnableToSaveStaleEdit as error:
+        response["ETag"] = _etag(error.current_version)
+        return Status(412, {"detail": str(error)})
     except (
         selectors.RecordNotVisible,
         ActionNotAllowed,
         services.UnableToChangeRegistry,
     ) as error:
         raise _refusal(error) from error
+    point = selectors.point_detail(user=user, point_id=point_id)
+    response["ETag"] = _etag(point.version)
+    return point
 
 
 @router.get("/points/{point_id}/history", response={200: list[HistoryOut], 404: Refused})

@@ -27,7 +27,25 @@ class GroupSearchForm(forms.Form):
         self.fields["unit"].choices = choices  # type: ignore[attr-defined]
 
 
-class PointEditForm(forms.Form):
+class VersionField(forms.IntegerField):
+    """The version of the record the form was filled from; a save of an older one is refused."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self) -> None:
+        super().__init__(label=_("版本"), min_value=1, required=False)
+
+
+class VersionedForm(forms.Form):
+    version = VersionField()
+
+    def with_version(self, version: int) -> None:
+        """Re-show a refused form with the user's input and the record's current version,
+        so that a second save, after reading what changed, goes through."""
+        self.data = {**{key: self.data.get(key) for key in self.data}, "version": str(version)}
+
+
+class PointEditForm(VersionedForm):
     name = forms.CharField(label=_("户名"), max_length=200)
     device_address = forms.CharField(label=_("设备地址"), max_length=300)
     area_number = forms.CharField(label=_("台区编号"), max_length=32, required=False)
@@ -35,7 +53,7 @@ class PointEditForm(forms.Form):
     reason = forms.CharField(label=_("修改原因"), max_length=500)
 
 
-class GroupTermsForm(forms.Form):
+class GroupTermsForm(VersionedForm):
     ct_ratio = forms.IntegerField(label=_("互感器倍率"), min_value=1, max_value=100_000)
     tariff_code = forms.CharField(label=_("电价代码"), max_length=32, required=False)
     from_date = forms.DateField(label=_("执行日期"), widget=forms.DateInput(attrs={"type": "date"}))

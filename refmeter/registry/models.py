@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from refmeter.common.models import Versioned
 from refmeter.organisations.models import SupplyUnit
 
 
@@ -142,7 +143,7 @@ class GroupStatus(models.TextChoices):
     CLOSED = "closed", _("已销户")
 
 
-class Group(models.Model):
+class Group(Versioned):
     """A billing group (群组): one base account with the reference meter, and its sub-accounts."""
 
     unit = models.ForeignKey(SupplyUnit, verbose_name=_("供电单位"), on_delete=models.PROTECT)
@@ -216,7 +217,7 @@ class PointStatus(models.TextChoices):
     CANCELLED = "cancelled", _("已取消")
 
 
-class Point(models.Model):
+class Point(Versioned):
     group = models.ForeignKey(
         Group, verbose_name=_("群组"), on_delete=models.PROTECT, related_name="points"
     )

@@ -16,12 +16,14 @@ from django.utils.translation import gettext_lazy as _lazy
 from refmeter.audit.selectors import AuditLine, audit_history
 from refmeter.common.periods import Period, is_active_on
 from refmeter.common.text import clean_digits, is_digits
+from refmeter.common.versions import Meanwhile
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.registry.models import (
     AccessPoint,
     Group,
+    GroupStatus,
     GroupTerms,
     Point,
     PointKind,
@@ -261,6 +263,7 @@ class GroupDetail:
     multiplier: int
     active_sub_accounts: int
     sub_account_limit: int
+    version: int
 
 
 @dataclass(frozen=True)
@@ -391,6 +394,7 @@ def group_detail(*, user: User, group_id: int, as_of: dt.date) -> GroupDetail:
         multiplier=multiplier,
         active_sub_accounts=multiplier - (1 if base_active else 0),
         sub_account_limit=settings.REFMETER_MAX_ACTIVE_SUB_ACCOUNTS,
+        version=group.version,
     )
 
 
@@ -416,6 +420,7 @@ class PointRow:
     active_from_date: dt.date | None
     active_to_date: dt.date | None
     base_account_number: str
+    version: int
 
 
 def _point_row(point: Point, base_account_number: str) -> PointRow:
@@ -439,6 +444,7 @@ def _point_row(point: Point, base_account_number: str) -> PointRow:
         active_from_date=point.active_from_date,
         active_to_date=point.active_to_date,
         base_account_number=base_account_number,
+        version=point.version,
     )
 
 
@@ -590,17 +596,25 @@ def point_statistics(*, user: User | None, as_of: dt.date) -> PointStatistics:
 
 ACTION_LABELS = {
     "group.create": _lazy("立户"),
+    "group.update": _lazy("修改群组信息"),
+    "group.close": _lazy("销户"),
     "point.create": _lazy("登记用电点"),
     "point.activate": _lazy("接电"),
     "point.cancel": _lazy("取消用电点"),
     "point.update": _lazy("修改信息"),
+    "point.close": _lazy("随群组销户"),
 }
+EXTRA_FIELD_LABELS = {"terms_from_date": _lazy("执行日期")}
 
 
 def history_for_people(lines: list[AuditLine]) -> list[AuditLine]:
     """Field names and coded values of the audit trail in the user's language."""
-    labels = {field.name: str(field.verbose_name) for field in Point._meta.concrete_fields}
-    statuses = {value: str(label) for value, label in PointStatus.choices}
+    labels = {
+        **{key: str(label) for key, label in EXTRA_FIELD_LABELS.items()},
+        **{field.name: str(field.verbose_name) for field in Group._meta.concrete_fields},
+        **{field.name: str(field.verbose_name) for field in Point._meta.concrete_fields},
+    }
+    statuses = {value: str(label) for value, label in [*PointStatus.choices, *GroupStatus.choices]}
 
     def value(field: str, raw: Any) -> Any:
         return statuses.get(raw, raw) if field == "status" else raw
@@ -616,3 +630,36 @@ def history_for_people(lines: list[AuditLine]) -> list[AuditLine]:
         )
         for line in lines
     ]
+
+
+def changes_since(*, subject_type: str, subject_id: int, count: int) -> list[Meanwhile]:
+    """The last ``count`` registry changes of a point or a group, oldest first, for people.
+
+    Every registry write of a point or group raises its version by one and writes one audit
+    entry of its own kind (``point.*``, ``group.*``), so the changes saved after version V
+    are the newest (current - V) of those entries."""
+    if count <= 0:
+        return []
+    prefix = f"{subject_type}."
+    lines = [
+        # Sorted by field: the database may keep an entry's keys in its own order.
+        replace(line, changes=sorted(line.changes, key=lambda change: change[0]))
+        for line in audit_history(subject_type=subject_type, subject_id=subject_id)
+        if line.action.startswith(prefix)
+    ][:count]
+    return [
+        Meanwhile(
+            occurred_at=line.occurred_at,
+            actor_name=line.actor_name,
+            action=line.action,
+            fields=tuple(
+                (field, _as_text(before), _as_text(after)) for field, before, after in line.changes
+            ),
+            note=line.reason,
+        )
+        for line in reversed(history_for_people(lines))
+    ]
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -10,12 +10,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
+from refmeter.common.versions import Meanwhile, stale_version_problems
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
@@ -40,6 +42,7 @@ from refmeter.registry.selectors import (
     RecordNotVisible,
     access_point_lookup,
     access_point_number_problem,
+    changes_since,
     max_concurrent,
 )
 
@@ -86,6 +89,50 @@ class UnableToCancelSubAccount(UnableToChangeRegistry):
 
 class UnableToUpdatePoint(UnableToChangeRegistry):
     pass
+
+
+class UnableToSaveStaleEdit(UnableToChangeRegistry):
+    """The point or group was saved by someone else after the caller read it (at
+    ``expected_version``); nothing was written. ``changes`` lists what was saved meanwhile."""
+
+    def __init__(self, problems: Sequence[str], *, current_version: int, changes: list[Meanwhile]):
+        super().__init__(problems)
+        self.current_version = current_version
+        self.changes = changes
+
+
+def _require_version(record: Point | Group, expected_version: int | None) -> None:
+    """Refuse a write based on another version than the (locked) record's current one."""
+    if expected_version is None or record.version == expected_version:
+        return
+    subject_type = "point" if isinstance(record, Point) else "group"
+    changes = changes_since(
+        subject_type=subject_type,
+        subject_id=record.pk,
+        count=record.version - expected_version,
+    )
+    versions = {"expected": expected_version, "current": record.version}
+    if isinstance(record, Point):
+        heading = _(
+            "用电点 %(number)s 在您读取之后已被他人修改（您读取的是第 %(expected)d 版，"
+            "现为第 %(current)d 版），本次修改未保存。"
+        ) % {"number": record.account_number, **versions}
+    else:
+        heading = _(
+            "群组（参考表 %(meter)s）在您读取之后已被他人修改（您读取的是第 %(expected)d 版，"
+            "现为第 %(current)d 版），本次修改未保存。"
+        ) % {"meter": record.meter_asset_number, **versions}
+    raise UnableToSaveStaleEdit(
+        stale_version_problems(heading=heading, changes=changes),
+        current_version=record.version,
+        changes=changes,
+    )
+
+
+def _bump(record: Point | Group) -> None:
+    """One saved change: the version goes up by one (the record is locked, so it holds)."""
+    if not record.bump_version():
+        raise RuntimeError(f"{record!r} changed while locked")
 
 
 def _text(value: object) -> str:
@@ -867,12 +914,14 @@ def sub_account_activate(
     now: dt.datetime,
     reason: str = "",
     work_order: str = "",
+    expected_version: int | None = None,
 ) -> Point:
     """A registered sub-account starts drawing power (connection / installation date)."""
     if not work_order:
         require(user=actor, action=Action.MANAGE_REGISTRY)
     with transaction.atomic():
         point = _locked_point(actor=actor, point_id=point_id)
+        _require_version(point, expected_version)
         Group.objects.select_for_update().filter(pk=point.group_id).first()
         problems = []
         if point.kind != PointKind.SUB:
@@ -898,6 +947,7 @@ def sub_account_activate(
         point.status = PointStatus.ACTIVE
         point.active_from_date = active_from_date
         point.save(update_fields=["status", "active_from_date"])
+        _bump(point)
         _placements_open([point])
         audit_record(
             actor=actor,
@@ -917,12 +967,14 @@ def sub_account_cancel(
     now: dt.datetime,
     reason: str = "",
     work_order: str = "",
+    expected_version: int | None = None,
 ) -> Point:
     """A sub-account stops: it is active up to, not including, ``active_to_date``."""
     if not work_order:
         require(user=actor, action=Action.MANAGE_REGISTRY)
     with transaction.atomic():
         point = _locked_point(actor=actor, point_id=point_id)
+        _require_version(point, expected_version)
         if point.kind != PointKind.SUB:
             raise UnableToCancelSubAccount(_("基准户不能单独取消；请通过销户流程关闭整个群组。"))
         if point.status == PointStatus.CANCELLED:
@@ -939,6 +991,7 @@ def sub_account_cancel(
         if point.active_from_date is not None:
             point.active_to_date = active_to_date
         point.save(update_fields=["status", "active_to_date"])
+        _bump(point)
         audit_record(
             actor=actor,
             occurred_at=now,
@@ -961,16 +1014,20 @@ def point_update(
     area_number: str | None = None,
     access_point_number: str | None = None,
     effective_date: dt.date | None = None,
+    expected_version: int | None = None,
 ) -> Point:
     """Edit a point's name, device address, transformer area and access point.
 
     The access point decides the area: an area given with it must be the
     access point's own. A move takes effect on ``effective_date`` (default: the
     day of ``now``), so line loss counts each part of the month in its own area.
+    With ``expected_version`` the edit is refused if the point has been saved since
+    that version was read.
     """
     require(user=actor, action=Action.EDIT_SUB_ACCOUNT)
     with transaction.atomic():
         point = _locked_point(actor=actor, point_id=point_id)
+        _require_version(point, expected_version)
         problems: list[str] = []
         if point.group.status != GroupStatus.RUNNING or point.status == PointStatus.CANCELLED:
             problems.append(_("已销户或已取消的用电点不能修改。"))
@@ -1029,6 +1086,7 @@ def point_update(
         if after == before:
             return point
         point.save(update_fields=[*values.keys(), "access_point", "area"])
+        _bump(point)
         if (before["area"], before["access_point"]) != (after["area"], after["access_point"]):
             _placement_move(point, effective_date=effective_date or timezone.localdate(now))
         audit_record(
@@ -1057,6 +1115,7 @@ def group_close(
     now: dt.datetime,
     reason: str = "",
     work_order: str = "",
+    expected_version: int | None = None,
 ) -> Group:
     """Close the base account and every sub-account on ``closure_date``; the group is dissolved
     and a final-bill request is recorded for billing."""
@@ -1064,6 +1123,7 @@ def group_close(
         require(user=actor, action=Action.MANAGE_REGISTRY)
     with transaction.atomic():
         group = _running_group(actor=actor, group_id=group_id)
+        _require_version(group, expected_version)
         if group.status != GroupStatus.RUNNING:
             raise UnableToCloseGroup(_("群组已经销户。"))
         points = list(
@@ -1090,9 +1150,14 @@ def group_close(
                 point.active_to_date = closure_date
             changes.append(_point_change("point.close", point, before, _point_snapshot(point)))
         Point.objects.bulk_update(points, ["status", "active_to_date"], batch_size=1000)
+        # The points are locked: each one's version goes up by one.
+        Point.objects.filter(pk__in=[point.pk for point in points]).update(version=F("version") + 1)
+        for point in points:
+            point.version += 1
         group.status = GroupStatus.CLOSED
         group.closed_date = closure_date
         group.save(update_fields=["status", "closed_date"])
+        _bump(group)
         FinalBillRequest.objects.create(
             group=group, closure_date=closure_date, requested_at=now, work_order=work_order
         )
@@ -1130,12 +1195,14 @@ def group_update(
     reason: str,
     work_order: str = "",
     terms_from_date: dt.date | None = None,
+    expected_version: int | None = None,
     **values: Any,
 ) -> Group:
     """Change the reference meter's data or the tariff of a running group.
 
     A new CT ratio or tariff code holds from ``terms_from_date`` on and is kept as history
-    (``GroupTerms``): billing uses the old values for the days before it."""
+    (``GroupTerms``): billing uses the old values for the days before it. With
+    ``expected_version`` the change is refused if the group has been saved since."""
     if not work_order:
         require(user=actor, action=Action.MANAGE_REGISTRY)
     unknown = set(values) - set(GROUP_EDITABLE_FIELDS)
@@ -1143,6 +1210,7 @@ def group_update(
         raise TypeError(f"not editable: {sorted(unknown)}")
     with transaction.atomic():
         group = _running_group(actor=actor, group_id=group_id)
+        _require_version(group, expected_version)
         problems = []
         if group.status != GroupStatus.RUNNING:
             problems.append(_("群组已销户。"))
@@ -1159,16 +1227,28 @@ def group_update(
         if "tariff_code" in values:
             values["tariff_code"] = clean_text(values["tariff_code"])
         before = {field: _text(getattr(group, field)) for field in values}
+        # A dated change is compared with what held on its date, not with today's values.
+        held = _terms_on(group, terms_from_date) if terms_from_date else None
+        if held is not None:
+            before.update(
+                {field: _text(getattr(held, field)) for field in TERMS_FIELDS if field in values}
+            )
         terms_changed = [
             field
-            for field in ("ct_ratio", "tariff_code")
+            for field in TERMS_FIELDS
             if field in values and _text(values[field]) != before[field]
         ]
+        today = timezone.localtime(now).date()
         if terms_changed and terms_from_date is None:
             problems.append(_("变更互感器倍率或电价代码须填写执行日期。"))
         elif terms_changed and terms_from_date and terms_from_date < group.created_date:
             problems.append(
                 _("执行日期不能早于立户日期 %(day)s。") % {"day": group.created_date.isoformat()}
+            )
+        elif terms_changed and terms_from_date and terms_from_date > today:
+            problems.append(
+                _("执行日期不能晚于今天（%(today)s）：请在生效后再登记。")
+                % {"today": today.isoformat()}
             )
         if problems:
             raise UnableToUpdateGroup(problems)
@@ -1182,7 +1262,8 @@ def group_update(
             assert terms_from_date is not None
             changed += _terms_change(group=group, values=values, from_date=terms_from_date)
             after["terms_from_date"] = _text(terms_from_date)
-        group.save(update_fields=sorted(set(changed)))
+        group.save(update_fields=sorted(set(changed) - {"terms_from_date"}))
+        _bump(group)
         audit_record(
             actor=actor,
             occurred_at=now,
@@ -1202,6 +1283,13 @@ def group_update(
             ),
         )
     return group
+
+
+TERMS_FIELDS = ("ct_ratio", "tariff_code")
+
+
+def _terms_on(group: Group, day: dt.date) -> GroupTerms | None:
+    return GroupTerms.objects.filter(group=group, from_date__lte=day).order_by("-from_date").first()
 
 
 def _terms_change(*, group: Group, values: dict[str, Any], from_date: dt.date) -> list[str]:

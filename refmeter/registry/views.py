@@ -106,23 +106,42 @@ def group_terms(request: HttpRequest, group_id: int) -> HttpResponse:
     detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())
     form = GroupTermsForm(
         request.POST or None,
-        initial={"ct_ratio": detail.ct_ratio, "tariff_code": detail.tariff_code},
+        initial={
+            "ct_ratio": detail.ct_ratio,
+            "tariff_code": detail.tariff_code,
+            "version": detail.version,
+        },
     )
+    stale: services.UnableToSaveStaleEdit | None = None
     if request.method == "POST" and form.is_valid():
+        from_date = form.cleaned_data["from_date"]
+        # Compared with what held on the date chosen, which may differ from today's values.
+        [held] = selectors.group_terms_pieces(
+            group=selectors.group_get(user=user, group_id=group_id),
+            start=from_date, end=from_date + dt.timedelta(days=1),
+        )  # fmt: skip
         values = {
             key: form.cleaned_data[key]
             for key in ("ct_ratio", "tariff_code")
-            if form.cleaned_data[key] != getattr(detail, key)
+            if form.cleaned_data[key] != getattr(held, key)
         }
         if not values:
-            form.add_error(None, _("互感器倍率和电价代码都没有变化。"))
+            form.add_error(
+                None,
+                _("%(day)s 起的互感器倍率和电价代码已经是这些值。")
+                % {"day": from_date.isoformat()},
+            )
         else:
             try:
                 services.group_update(
                     actor=user, group_id=group_id, now=timezone.now(),
                     reason=form.cleaned_data["reason"],
-                    terms_from_date=form.cleaned_data["from_date"], **values,
+                    terms_from_date=form.cleaned_data["from_date"],
+                    expected_version=form.cleaned_data["version"], **values,
                 )  # fmt: skip
+            except services.UnableToSaveStaleEdit as error:
+                stale = error
+                form.with_version(error.current_version)
             except services.UnableToChangeRegistry as error:
                 for problem in error.problems:
                     form.add_error(None, problem)
@@ -135,8 +154,10 @@ def group_terms(request: HttpRequest, group_id: int) -> HttpResponse:
         {
             "group": detail,
             "form": form,
+            "stale": stale,
             "terms_history": selectors.group_terms_history(group_id=group_id),
         },
+        status=409 if stale else 200,
     )
 
 
@@ -192,16 +213,22 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
     user = _user(request)
     point = selectors.point_detail(user=user, point_id=point_id)
     may_edit = user_may(user=user, action=Action.EDIT_SUB_ACCOUNT)
+    stale: services.UnableToSaveStaleEdit | None = None
     if request.method == "POST":
         form = PointEditForm(request.POST)
         if form.is_valid():
+            values = dict(form.cleaned_data)
             try:
                 services.point_update(
                     actor=user,
                     point_id=point_id,
                     now=timezone.now(),
-                    **form.cleaned_data,
+                    expected_version=values.pop("version"),
+                    **values,
                 )
+            except services.UnableToSaveStaleEdit as error:
+                stale = error
+                form.with_version(error.current_version)
             except services.UnableToChangeRegistry as error:
                 for problem in error.problems:
                     form.add_error(None, problem)
@@ -214,20 +241,25 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
                 "device_address": point.device_address,
                 "area_number": point.area_number,
                 "access_point_number": point.access_point_number,
+                "version": point.version,
             }
         )
+    status = 200
+    if request.method == "POST":
+        status = 409 if stale else 400
     return render(
         request,
         "registry/point_detail.html",
         {
             "point": point,
             "form": form,
+            "stale": stale,
             "may_edit": may_edit,
             "history": selectors.history_for_people(
                 selectors.point_history(user=user, point_id=point_id)
             ),
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from refmeter.common.models import Versioned
 from refmeter.organisations.models import Role, SupplyUnit
 from refmeter.registry.models import (
     AccessPoint,
@@ -57,7 +58,11 @@ STEP_ROLES: dict[str, frozenset[str]] = {
 }
 
 
-class WorkOrder(models.Model):
+class WorkOrder(Versioned):
+    """A process for one group. Its version rises with every step action (the order's own
+    fields, its lines, contract and documents), so a step form based on an older reading is
+    refused."""
+
     number = models.CharField(_("工单号"), max_length=20, unique=True)
     kind = models.CharField(_("业务类型"), max_length=16, choices=OrderKind.choices)
     unit = models.ForeignKey(SupplyUnit, verbose_name=_("供电单位"), on_delete=models.PROTECT)
@@ -192,6 +197,10 @@ class WorkOrderEvent(models.Model):
     actor_name = models.CharField(_("操作人"), max_length=150)
     occurred_at = models.DateTimeField(_("时间"))
     note = models.CharField(_("说明"), max_length=500, blank=True)
+    # The order's version this event produced (empty: it changed nothing), and the fields it
+    # changed as [field, before, after]: "contract.number", "line.3.installation_date", ...
+    version = models.PositiveIntegerField(_("版本"), null=True, blank=True)
+    changes = models.JSONField(_("变更内容"), default=list, blank=True)
 
     class Meta:
         ordering = ["occurred_at", "id"]

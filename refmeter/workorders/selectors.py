@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from refmeter.common.versions import Meanwhile
 from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
 from refmeter.organisations.models import Role, User
 from refmeter.organisations.permissions import Action, require
@@ -20,9 +21,11 @@ from refmeter.registry.selectors import active_on_filter
 from refmeter.workorders.models import (
     STEP_ROLES,
     STEPS,
+    Contract,
     LineAction,
     Step,
     WorkOrder,
+    WorkOrderEvent,
     WorkOrderLine,
 )
 
@@ -311,10 +314,11 @@ class OrderDetail:
     grouping: GroupingCheck | None
     may_act: bool
     may_return: bool
+    version: int
 
 
 def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
-    from refmeter.workorders.models import REQUIRED_DOCUMENTS, Contract, DocumentKind
+    from refmeter.workorders.models import REQUIRED_DOCUMENTS, DocumentKind
 
     order = order_get(user=user, order_id=order_id)
     steps = STEPS[order.kind]
@@ -421,6 +425,7 @@ def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
         may_act=order.step != Step.DONE and may_do_step(user=user, step=order.step),
         may_return=order.step not in (Step.DONE, Step.ACCEPTANCE, Step.ARCHIVE)
         and may_do_step(user=user, step=order.step),
+        version=order.version,
     )
 
 
@@ -446,3 +451,44 @@ def device_type_choices() -> list[tuple[int, str]]:
     from refmeter.registry.models import DeviceType
 
     return [(device.pk, str(device)) for device in DeviceType.objects.order_by("name")]
+
+
+def _field_label(model: Any, name: str) -> str:
+    return str(getattr(model._meta.get_field(name), "verbose_name", name))
+
+
+def _change_label(field: str) -> str:
+    """``connection_date``, ``contract.number``, ``line.3.installation_date`` for people."""
+    parts = field.split(".")
+    if parts[0] == "contract" and len(parts) == 2:
+        return _field_label(Contract, parts[1])
+    if parts[0] == "line" and len(parts) == 3:
+        return _("第 %(line)s 行%(field)s") % {
+            "line": parts[1],
+            "field": _field_label(WorkOrderLine, parts[2]),
+        }
+    return _field_label(WorkOrder, field)
+
+
+def _change_value(field: str, value: str) -> str:
+    return str(Step(value).label) if field == "step" and value in Step.values else value
+
+
+def order_changes_since(*, order: WorkOrder, version: int) -> list[Meanwhile]:
+    """What was done to the order after ``version`` was read, oldest first, for people."""
+    return [
+        Meanwhile(
+            occurred_at=event.occurred_at,
+            actor_name=event.actor_name,
+            action=_("%(kind)s（%(step)s）")
+            % {"kind": event.get_kind_display(), "step": event.get_step_display()},
+            fields=tuple(
+                (_change_label(field), _change_value(field, before), _change_value(field, after))
+                for field, before, after in event.changes
+            ),
+            note=event.note,
+        )
+        for event in WorkOrderEvent.objects.filter(order=order, version__gt=version).order_by(
+            "version", "id"
+        )
+    ]

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
+from refmeter.common.versions import Meanwhile, stale_version_problems
 from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
 from refmeter.organisations.models import Role, User
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
@@ -60,6 +61,7 @@ from refmeter.workorders.selectors import (
     grouping_check,
     may_do_step,
     next_step,
+    order_changes_since,
     previous_step,
 )
 
@@ -80,11 +82,37 @@ class StepNotAllowed(UnableToProgressOrder):
     pass
 
 
+class UnableToSaveStaleOrder(UnableToProgressOrder):
+    """The order was changed by someone else after the caller read it (at
+    ``expected_version``); nothing was written. ``changes`` lists what was done meanwhile."""
+
+    def __init__(self, problems: Sequence[str], *, current_version: int, changes: list[Meanwhile]):
+        super().__init__(problems)
+        self.current_version = current_version
+        self.changes = changes
+
+
+Change = tuple[str, str, str]  # (field, before, after), see WorkOrderEvent.changes
+
+
 def _actor_name(actor: User) -> str:
     return actor.get_full_name() or actor.get_username()
 
 
-def _event(order: WorkOrder, *, actor: User, kind: str, now: dt.datetime, note: str = "") -> None:
+def _event(
+    order: WorkOrder,
+    *,
+    actor: User,
+    kind: str,
+    now: dt.datetime,
+    note: str = "",
+    changes: Sequence[Change] = (),
+    changed: bool = True,
+) -> None:
+    """The order's timeline entry. A step action on the (locked) order also raises its version
+    (``changed``); the entry keeps that version and the fields the action changed."""
+    if changed and not order.bump_version():
+        raise RuntimeError(f"{order!r} changed while locked")
     WorkOrderEvent.objects.create(
         order=order,
         step=order.step,
@@ -93,10 +121,28 @@ def _event(order: WorkOrder, *, actor: User, kind: str, now: dt.datetime, note: 
         actor_name=_actor_name(actor),
         occurred_at=now,
         note=note[:500],
+        version=order.version if changed else None,
+        changes=[list(change) for change in changes if change[1] != change[2]],
     )
 
 
-def _locked_order(*, actor: User, order_id: int, step: str | Sequence[str]) -> WorkOrder:
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _locked_order(
+    *,
+    actor: User,
+    order_id: int,
+    step: str | Sequence[str],
+    expected_version: int | None = None,
+) -> WorkOrder:
+    """The order, locked, at one of ``step``, for a user whose role does that step; with
+    ``expected_version``, only if nobody has changed the order since that version was read."""
     order = (
         WorkOrder.objects.select_for_update(of=("self",))
         .filter(unit_scope(user=actor), pk=order_id)
@@ -105,6 +151,17 @@ def _locked_order(*, actor: User, order_id: int, step: str | Sequence[str]) -> W
     )
     if order is None:
         raise OrderNotVisible(_("未找到该工单，或它不属于您所在单位及下属单位。"))
+    if expected_version is not None and order.version != expected_version:
+        changes = order_changes_since(order=order, version=expected_version)
+        heading = _(
+            "工单 %(number)s 在您读取之后已被他人修改（您读取的是第 %(expected)d 版，"
+            "现为第 %(current)d 版），本次操作未执行。"
+        ) % {"number": order.number, "expected": expected_version, "current": order.version}
+        raise UnableToSaveStaleOrder(
+            stale_version_problems(heading=heading, changes=changes),
+            current_version=order.version,
+            changes=changes,
+        )
     steps = [step] if isinstance(step, str) else list(step)
     if order.step not in steps:
         raise UnableToProgressOrder(
@@ -177,7 +234,7 @@ def _start(
             created_at=now,
             **{key: value for key, value in application.__dict__.items()},
         )
-        _event(order, actor=actor, kind=EventKind.CREATED, now=now)
+        _event(order, actor=actor, kind=EventKind.CREATED, now=now, changed=False)
     return order
 
 
@@ -253,7 +310,12 @@ class ImportSummary:
 
 
 def order_lines_import(
-    *, actor: User, order_id: int, rows: list[list[object]], now: dt.datetime
+    *,
+    actor: User,
+    order_id: int,
+    rows: list[list[object]],
+    now: dt.datetime,
+    expected_version: int | None = None,
 ) -> ImportSummary:
     """Replace the order's add/cancel lines with the customer's application list.
 
@@ -261,7 +323,9 @@ def order_lines_import(
     written unless the whole list is right.
     """
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.ACCEPTANCE)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.ACCEPTANCE, expected_version=expected_version
+        )
         if order.kind == OrderKind.CLOSURE:
             raise UnableToProgressOrder(_("销户工单不需要接电申请清单。"))
         parsed = parse_application_list(rows)
@@ -337,6 +401,7 @@ def order_lines_import(
                 )
             )
         WorkOrderLine.objects.bulk_create(lines)
+        changes = [("points_applied", _text(order.points_applied), _text(adding))]
         order.points_applied = adding
         order.save(update_fields=["points_applied"])
         grouping = grouping_check(order=order, as_of=now.date())
@@ -347,14 +412,27 @@ def order_lines_import(
             now=now,
             note=_("导入接电申请清单：新增 %(add)d 个，取消 %(cancel)d 个。")
             % {"add": adding, "cancel": cancelling},
+            changes=changes,
         )
     return ImportSummary(adding=adding, cancelling=cancelling, grouping=grouping.message)
 
 
-def order_base_line_choose(*, actor: User, order_id: int, line_id: int, now: dt.datetime) -> None:
+def order_base_line_choose(
+    *,
+    actor: User,
+    order_id: int,
+    line_id: int,
+    now: dt.datetime,
+    expected_version: int | None = None,
+) -> None:
     """For a new install: which of the new points gets the reference meter."""
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=[Step.ACCEPTANCE, Step.SURVEY])
+        order = _locked_order(
+            actor=actor,
+            order_id=order_id,
+            step=[Step.ACCEPTANCE, Step.SURVEY],
+            expected_version=expected_version,
+        )
         line = order.lines.filter(pk=line_id, action=LineAction.ADD).first()
         if order.kind != OrderKind.NEW_INSTALL or line is None:
             raise UnableToProgressOrder(_("只有新装工单的新增点位可以设为基准户。"))
@@ -373,10 +451,16 @@ def order_change_line_add(
     name: str = "",
     device_address: str = "",
     access_point_number: str = "",
+    expected_version: int | None = None,
 ) -> WorkOrderLine:
     """A change of an existing point's name, address or place (a move), within a change order."""
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=[Step.ACCEPTANCE, Step.SURVEY])
+        order = _locked_order(
+            actor=actor,
+            order_id=order_id,
+            step=[Step.ACCEPTANCE, Step.SURVEY],
+            expected_version=expected_version,
+        )
         if order.kind != OrderKind.CHANGE:
             raise UnableToProgressOrder(_("只有变更工单可以修改点位信息。"))
         number = clean_digits(account_number)
@@ -431,11 +515,15 @@ class SurveyResult:
     unresolved: list[str]
 
 
-def order_survey_resolve(*, actor: User, order_id: int, now: dt.datetime) -> SurveyResult:
+def order_survey_resolve(
+    *, actor: User, order_id: int, now: dt.datetime, expected_version: int | None = None
+) -> SurveyResult:
     """Issue account numbers to the new points and find their access points and areas
     from their nearby numbers; what cannot be found is left for correction by hand."""
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.SURVEY)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.SURVEY, expected_version=expected_version
+        )
         adds = list(order.lines.filter(action=LineAction.ADD).order_by("line_number"))
         without_number = [line for line in adds if not line.account_number]
         numbers = account_numbers_issue(unit=order.unit, count=len(without_number))
@@ -482,11 +570,19 @@ def order_survey_resolve(*, actor: User, order_id: int, now: dt.datetime) -> Sur
 
 
 def order_line_place_set(
-    *, actor: User, order_id: int, line_id: int, access_point_number: str, now: dt.datetime
+    *,
+    actor: User,
+    order_id: int,
+    line_id: int,
+    access_point_number: str,
+    now: dt.datetime,
+    expected_version: int | None = None,
 ) -> WorkOrderLine:
     """The surveyor corrects a point's access point (and so its area) by hand."""
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.SURVEY)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.SURVEY, expected_version=expected_version
+        )
         line = order.lines.filter(pk=line_id).exclude(action=LineAction.CANCEL).first()
         if line is None:
             raise UnableToProgressOrder(_("工单中没有这个点位。"))
@@ -494,6 +590,7 @@ def order_line_place_set(
         if problem:
             raise UnableToProgressOrder(problem)
         assert access_point is not None
+        before = line.access_point.number if line.access_point else ""
         line.access_point = access_point
         line.area = access_point.area
         line.place_source = "manual"
@@ -505,6 +602,7 @@ def order_line_place_set(
             now=now,
             note=_("人工确认接入点：%(name)s → %(point)s")
             % {"name": line.name, "point": access_point.number},
+            changes=[(f"line.{line.line_number}.access_point", before, access_point.number)],
         )
     return line
 
@@ -523,9 +621,12 @@ def contract_save(
     approved_date: dt.date | None,
     signed_date: dt.date | None,
     now: dt.datetime,
+    expected_version: int | None = None,
 ) -> Contract:
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.CONTRACT)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.CONTRACT, expected_version=expected_version
+        )
         problems = []
         if not clean_text(number):
             problems.append(_("请填写合同编号。"))
@@ -537,18 +638,21 @@ def contract_save(
             problems.append(_("签订日期不能早于审批日期。"))
         if problems:
             raise UnableToProgressOrder(problems)
-        contract, _created = Contract.objects.update_or_create(
-            order=order,
-            defaults={
-                "number": clean_text(number),
-                "start_date": start_date,
-                "end_date": end_date,
-                "approved_by": clean_text(approved_by),
-                "approved_date": approved_date,
-                "signed_date": signed_date,
-            },
-        )
-        _event(order, actor=actor, kind=EventKind.NOTE, now=now,
+        values = {
+            "number": clean_text(number),
+            "start_date": start_date,
+            "end_date": end_date,
+            "approved_by": clean_text(approved_by),
+            "approved_date": approved_date,
+            "signed_date": signed_date,
+        }
+        old = Contract.objects.filter(order=order).first()
+        contract, _created = Contract.objects.update_or_create(order=order, defaults=values)
+        changes = [
+            (f"contract.{field}", _text(getattr(old, field) if old else None), _text(value))
+            for field, value in values.items()
+        ]
+        _event(order, actor=actor, kind=EventKind.NOTE, now=now, changes=changes,
                note=_("合同 %(number)s 已保存。") % {"number": contract.number})  # fmt: skip
     return contract
 
@@ -564,9 +668,19 @@ def connection_record(
     meter_box_resource_number: str = "",
     ct_ratio: int = 1,
     tariff_code: str = "",
+    expected_version: int | None = None,
 ) -> WorkOrder:
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.CONNECTION)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.CONNECTION, expected_version=expected_version
+        )
+        fields = ["connection_date"]
+        if order.kind == OrderKind.NEW_INSTALL:
+            fields += [
+                "meter_asset_number", "meter_barcode", "meter_box_resource_number", "ct_ratio",
+                "tariff_code",
+            ]  # fmt: skip
+        before = {field: _text(getattr(order, field)) for field in fields}
         problems = []
         if order.kind == OrderKind.NEW_INSTALL:
             meter = clean_digits(meter_asset_number)
@@ -587,7 +701,8 @@ def connection_record(
             raise UnableToProgressOrder(problems)
         order.connection_date = connection_date
         order.save()
-        _event(order, actor=actor, kind=EventKind.NOTE, now=now,
+        changes = [(field, before[field], _text(getattr(order, field))) for field in fields]
+        _event(order, actor=actor, kind=EventKind.NOTE, now=now, changes=changes,
                note=_("接电日期 %(day)s") % {"day": connection_date.isoformat()})  # fmt: skip
     return order
 
@@ -602,13 +717,20 @@ def installation_dates_set(
     now: dt.datetime,
     all_lines: dt.date | None = None,
     by_line: dict[int, dt.date] | None = None,
+    expected_version: int | None = None,
 ) -> int:
     """Installation (or removal) dates of the order's points: one for all, or per line."""
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.INSTALLATION)
+        order = _locked_order(
+            actor=actor,
+            order_id=order_id,
+            step=Step.INSTALLATION,
+            expected_version=expected_version,
+        )
         lines = list(order.lines.all())
         problems = []
         changed = 0
+        changes: list[Change] = []
         for line in lines:
             day = (by_line or {}).get(line.pk, all_lines)
             if day is None:
@@ -627,12 +749,19 @@ def installation_dates_set(
                     _("第 %(line)d 行：安装日期 %(day)s 晚于今天。")
                     % {"line": line.line_number, "day": day}
                 )
+            changes.append(
+                (
+                    f"line.{line.line_number}.installation_date",
+                    _text(line.installation_date),
+                    _text(day),
+                )
+            )
             line.installation_date = day
             changed += 1
         if problems:
             raise UnableToProgressOrder(problems)
         WorkOrderLine.objects.bulk_update(lines, ["installation_date"])
-        _event(order, actor=actor, kind=EventKind.NOTE, now=now,
+        _event(order, actor=actor, kind=EventKind.NOTE, now=now, changes=changes,
                note=_("录入安装日期 %(count)d 个。") % {"count": changed})  # fmt: skip
     return changed
 
@@ -644,7 +773,12 @@ INSTALLATION_COLUMNS = {
 
 
 def installation_dates_import(
-    *, actor: User, order_id: int, rows: list[list[object]], now: dt.datetime
+    *,
+    actor: User,
+    order_id: int,
+    rows: list[list[object]],
+    now: dt.datetime,
+    expected_version: int | None = None,
 ) -> int:
     """Installation dates from a sheet with the columns 户号 and 安装日期 (the confirmation
     list with its date column filled in on site will do)."""
@@ -685,7 +819,9 @@ def installation_dates_import(
         raise UnableToProgressOrder(problems)
     if not dates:
         raise UnableToProgressOrder(_("表格中没有安装日期。"))
-    return installation_dates_set(actor=actor, order_id=order_id, now=now, by_line=dates)
+    return installation_dates_set(
+        actor=actor, order_id=order_id, now=now, by_line=dates, expected_version=expected_version
+    )
 
 
 def _as_date(value: object) -> dt.date | None:
@@ -710,14 +846,24 @@ def _as_date(value: object) -> dt.date | None:
 # ---------------------------------------------------------------- closure
 
 
-def closure_record(*, actor: User, order_id: int, closure_date: dt.date, now: dt.datetime) -> None:
+def closure_record(
+    *,
+    actor: User,
+    order_id: int,
+    closure_date: dt.date,
+    now: dt.datetime,
+    expected_version: int | None = None,
+) -> None:
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.REMOVAL)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.REMOVAL, expected_version=expected_version
+        )
         if closure_date > now.date() + dt.timedelta(days=1):
             raise UnableToProgressOrder(_("销户日期不能晚于今天。"))
+        changes = [("closure_date", _text(order.closure_date), _text(closure_date))]
         order.closure_date = closure_date
         order.save(update_fields=["closure_date"])
-        _event(order, actor=actor, kind=EventKind.NOTE, now=now,
+        _event(order, actor=actor, kind=EventKind.NOTE, now=now, changes=changes,
                note=_("拆表（销户）日期 %(day)s") % {"day": closure_date.isoformat()})  # fmt: skip
 
 
@@ -725,12 +871,20 @@ def closure_record(*, actor: User, order_id: int, closure_date: dt.date, now: dt
 
 
 def document_upload(
-    *, actor: User, order_id: int, kind: str, upload: UploadedFile, now: dt.datetime
+    *,
+    actor: User,
+    order_id: int,
+    kind: str,
+    upload: UploadedFile,
+    now: dt.datetime,
+    expected_version: int | None = None,
 ) -> ArchiveDocument:
     import os
 
     with transaction.atomic():
-        order = _locked_order(actor=actor, order_id=order_id, step=Step.ARCHIVE)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=Step.ARCHIVE, expected_version=expected_version
+        )
         if kind not in REQUIRED_DOCUMENTS[order.kind]:
             raise UnableToProgressOrder(_("本工单不需要这类资料。"))
         name = upload.name or "file"
@@ -896,7 +1050,12 @@ def _point_input(line: WorkOrderLine) -> PointInput:
 
 
 def order_step_complete(
-    *, actor: User, order_id: int, now: dt.datetime, note: str = ""
+    *,
+    actor: User,
+    order_id: int,
+    now: dt.datetime,
+    note: str = "",
+    expected_version: int | None = None,
 ) -> WorkOrder:
     """Finish the current step and hand the order to the next one."""
     with transaction.atomic():
@@ -905,7 +1064,9 @@ def order_step_complete(
             raise OrderNotVisible(_("未找到该工单，或它不属于您所在单位及下属单位。"))
         if order.step == Step.DONE:
             raise UnableToProgressOrder(_("工单已办结。"))
-        order = _locked_order(actor=actor, order_id=order_id, step=order.step)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=order.step, expected_version=expected_version
+        )
         problems = _step_problems(order, now=now)
         if problems:
             raise UnableToProgressOrder(problems)
@@ -940,8 +1101,10 @@ def order_step_complete(
                 order.archive_due_date = add_working_days(order.closure_date, ARCHIVE_WORKING_DAYS)
             except WorkingDaysUnknown:
                 order.archive_due_unknown = True
-        _event(order, actor=actor, kind=EventKind.COMPLETED, now=now, note=note)
-        order.step = next_step(order)
+        following = next_step(order)
+        _event(order, actor=actor, kind=EventKind.COMPLETED, now=now, note=note,
+               changes=[("step", order.step, following)])  # fmt: skip
+        order.step = following
         if order.step == Step.DONE:
             order.completed_at = now
         order.save()
@@ -952,13 +1115,22 @@ def order_step_complete(
 APPLIED_STEPS = {Step.ARCHIVE}
 
 
-def order_step_return(*, actor: User, order_id: int, reason: str, now: dt.datetime) -> WorkOrder:
+def order_step_return(
+    *,
+    actor: User,
+    order_id: int,
+    reason: str,
+    now: dt.datetime,
+    expected_version: int | None = None,
+) -> WorkOrder:
     """Send the order back to the previous step, with the reason."""
     with transaction.atomic():
         order = WorkOrder.objects.filter(unit_scope(user=actor), pk=order_id).first()
         if order is None:
             raise OrderNotVisible(_("未找到该工单，或它不属于您所在单位及下属单位。"))
-        order = _locked_order(actor=actor, order_id=order_id, step=order.step)
+        order = _locked_order(
+            actor=actor, order_id=order_id, step=order.step, expected_version=expected_version
+        )
         if not clean_text(reason):
             raise UnableToProgressOrder(_("退回须填写原因。"))
         previous = previous_step(order)
@@ -966,7 +1138,8 @@ def order_step_return(*, actor: User, order_id: int, reason: str, now: dt.dateti
             raise UnableToProgressOrder(_("受理环节是第一个环节，不能退回。"))
         if order.step in APPLIED_STEPS:
             raise UnableToProgressOrder(_("档案变更已生效，不能退回；如有错误请发起新的变更流程。"))
-        _event(order, actor=actor, kind=EventKind.RETURNED, now=now, note=clean_text(reason))
+        _event(order, actor=actor, kind=EventKind.RETURNED, now=now, note=clean_text(reason),
+               changes=[("step", order.step, previous)])  # fmt: skip
         order.step = previous
         order.save(update_fields=["step"])
     return order
@@ -1000,7 +1173,7 @@ def order_change_from_finding(
                 created_at=now,
                 note=clean_text(note)[:500],
             )
-            _event(order, actor=actor, kind=EventKind.CREATED, now=now, note=note)
+            _event(order, actor=actor, kind=EventKind.CREATED, now=now, note=note, changed=False)
         else:
-            _event(order, actor=actor, kind=EventKind.NOTE, now=now, note=note)
+            _event(order, actor=actor, kind=EventKind.NOTE, now=now, note=note, changed=False)
     return order

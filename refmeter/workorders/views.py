@@ -58,6 +58,8 @@ def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponseBase]:
     def wrapper(request: HttpRequest, order_id: int, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             message = view(request, order_id, *args, **kwargs)
+        except services.UnableToSaveStaleOrder as error:
+            return _stale_page(request, order_id, error, **kwargs)
         except services.StepNotAllowed as error:
             messages.error(request, str(error))
             return render(request, "refusal.html", {"message": str(error)}, status=403)
@@ -88,6 +90,15 @@ def _valid(form_class: type, request: HttpRequest) -> dict[str, Any]:
     if not form.is_valid():
         raise _form_problems(form)
     return dict(form.cleaned_data)
+
+
+def _version(request: HttpRequest) -> int | None:
+    """The order's version the page was showing (the hidden ``version`` of every step form);
+    none given: no check."""
+    value = request.POST.get("version", "").strip()
+    if not value:
+        return None
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 # ---------------------------------------------------------------- lists
@@ -178,27 +189,85 @@ def group_order_start(request: HttpRequest, group_id: int, kind: str) -> HttpRes
 
 @order_page
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    return _detail_page(request, order_id)
+
+
+def _detail_page(
+    request: HttpRequest,
+    order_id: int,
+    *,
+    bound: dict[str, Any] | None = None,
+    typed: dict[int, dict[str, str]] | None = None,
+    note: str = "",
+    stale: services.UnableToSaveStaleOrder | None = None,
+) -> HttpResponse:
+    """The order page; after a refused stale action, with the user's input (``bound`` forms,
+    ``typed`` per-line values, the ``note``) and what was changed meanwhile."""
     detail = selectors.order_detail(
         user=_user(request), order_id=order_id, as_of=timezone.localdate()
     )
-    return render(
+    typed = typed or {}
+    context = {
+        "detail": detail,
+        "order": detail.order,
+        "line_rows": [(line, typed.get(line.line_id, {})) for line in detail.lines],
+        "note": note,
+        "stale": stale,
+        "upload_form": forms.ListUploadForm(),
+        "change_form": forms.ChangeLineForm(),
+        "contract_form": forms.ContractForm(initial=detail.contract or {}),
+        "connection_form": forms.ConnectionForm(
+            initial={"connection_date": detail.connection_date, **detail.meter}
+        ),
+        "closure_form": forms.ClosureForm(initial={"closure_date": detail.closure_date}),
+        "all_dates_form": forms.AllDatesForm(),
+        "installation_file_form": forms.InstallationFileForm(),
+        "document_form": forms.DocumentForm(),
+        "return_form": forms.ReturnForm(),
+        **(bound or {}),
+    }
+    return render(request, "workorders/order_detail.html", context, status=409 if stale else 200)
+
+
+# The step form each action posts, to show it again as the user filled it.
+POSTED_FORMS: dict[str, tuple[str, type]] = {
+    "change_line": ("change_form", forms.ChangeLineForm),
+    "contract": ("contract_form", forms.ContractForm),
+    "connection": ("connection_form", forms.ConnectionForm),
+    "closure": ("closure_form", forms.ClosureForm),
+    "return": ("return_form", forms.ReturnForm),
+}
+
+
+def _stale_page(
+    request: HttpRequest,
+    order_id: int,
+    error: services.UnableToSaveStaleOrder,
+    line_id: int | None = None,
+) -> HttpResponse:
+    """Someone changed the order since the page was read: nothing was done; show the page
+    again at the current version, keeping what the user typed, with the changes meanwhile."""
+    action = request.resolver_match.url_name if request.resolver_match else ""
+    bound: dict[str, Any] = {}
+    if action in POSTED_FORMS:
+        name, form_class = POSTED_FORMS[action]
+        bound[name] = form_class(request.POST)
+    elif action == "installation" and request.POST.get("all_lines"):
+        bound["all_dates_form"] = forms.AllDatesForm(request.POST)
+    typed: dict[int, dict[str, str]] = {}
+    for key in request.POST:
+        number = key.removeprefix("date_")
+        if key.startswith("date_") and number.isdigit():
+            typed.setdefault(int(number), {})["date"] = request.POST.get(key, "")
+    if action == "line_place" and line_id is not None:
+        typed.setdefault(line_id, {})["place"] = request.POST.get("access_point_number", "")
+    return _detail_page(
         request,
-        "workorders/order_detail.html",
-        {
-            "detail": detail,
-            "order": detail.order,
-            "upload_form": forms.ListUploadForm(),
-            "change_form": forms.ChangeLineForm(),
-            "contract_form": forms.ContractForm(initial=detail.contract or {}),
-            "connection_form": forms.ConnectionForm(
-                initial={"connection_date": detail.connection_date, **detail.meter}
-            ),
-            "closure_form": forms.ClosureForm(initial={"closure_date": detail.closure_date}),
-            "all_dates_form": forms.AllDatesForm(),
-            "installation_file_form": forms.InstallationFileForm(),
-            "document_form": forms.DocumentForm(),
-            "return_form": forms.ReturnForm(),
-        },
+        order_id,
+        bound=bound,
+        typed=typed,
+        note=request.POST.get("note", "") if action == "complete" else "",
+        stale=error,
     )
 
 
@@ -206,14 +275,15 @@ def _sheet_rows(request: HttpRequest) -> list[list[object]]:
     upload = request.FILES.get("file")
     if upload is None:
         raise services.UnableToProgressOrder(_("请选择要上传的文件。"))
-    return open_sheets(upload.read())[0].rows
+    return open_sheets(upload)[0].rows  # its size and content are checked before reading
 
 
 @order_action
 def lines_import(request: HttpRequest, order_id: int) -> str:
     summary = services.order_lines_import(
-        actor=_user(request), order_id=order_id, rows=_sheet_rows(request), now=_now()
-    )
+        actor=_user(request), order_id=order_id, rows=_sheet_rows(request), now=_now(),
+        expected_version=_version(request),
+    )  # fmt: skip
     return _("已导入：新增 %(add)d 个，取消 %(cancel)d 个。%(grouping)s") % {
         "add": summary.adding,
         "cancel": summary.cancelling,
@@ -224,22 +294,26 @@ def lines_import(request: HttpRequest, order_id: int) -> str:
 @order_action
 def change_line_add(request: HttpRequest, order_id: int) -> str:
     services.order_change_line_add(
-        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ChangeLineForm, request)
-    )
+        actor=_user(request), order_id=order_id, now=_now(), expected_version=_version(request),
+        **_valid(forms.ChangeLineForm, request),
+    )  # fmt: skip
     return _("已加入变更点位。")
 
 
 @order_action
 def base_line_choose(request: HttpRequest, order_id: int, line_id: int) -> str:
     services.order_base_line_choose(
-        actor=_user(request), order_id=order_id, line_id=line_id, now=_now()
-    )
+        actor=_user(request), order_id=order_id, line_id=line_id, now=_now(),
+        expected_version=_version(request),
+    )  # fmt: skip
     return _("已设为基准户。")
 
 
 @order_action
 def survey_resolve(request: HttpRequest, order_id: int) -> str:
-    result = services.order_survey_resolve(actor=_user(request), order_id=order_id, now=_now())
+    result = services.order_survey_resolve(
+        actor=_user(request), order_id=order_id, now=_now(), expected_version=_version(request)
+    )
     return _(
         "生成户号 %(numbers)d 个，自动解析接入点 %(resolved)d 个，待人工确认 %(left)d 个。"
     ) % {
@@ -253,16 +327,18 @@ def survey_resolve(request: HttpRequest, order_id: int) -> str:
 def line_place_set(request: HttpRequest, order_id: int, line_id: int) -> str:
     data = _valid(forms.PlaceForm, request)
     services.order_line_place_set(
-        actor=_user(request), order_id=order_id, line_id=line_id, now=_now(), **data
-    )
+        actor=_user(request), order_id=order_id, line_id=line_id, now=_now(),
+        expected_version=_version(request), **data,
+    )  # fmt: skip
     return _("接入点已更正。")
 
 
 @order_action
 def contract_save(request: HttpRequest, order_id: int) -> str:
     services.contract_save(
-        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ContractForm, request)
-    )
+        actor=_user(request), order_id=order_id, now=_now(), expected_version=_version(request),
+        **_valid(forms.ContractForm, request),
+    )  # fmt: skip
     return _("合同已保存。")
 
 
@@ -270,15 +346,19 @@ def contract_save(request: HttpRequest, order_id: int) -> str:
 def connection_save(request: HttpRequest, order_id: int) -> str:
     data = _valid(forms.ConnectionForm, request)
     data["ct_ratio"] = data.get("ct_ratio") or 1
-    services.connection_record(actor=_user(request), order_id=order_id, now=_now(), **data)
+    services.connection_record(
+        actor=_user(request), order_id=order_id, now=_now(), expected_version=_version(request),
+        **data,
+    )  # fmt: skip
     return _("接电信息已保存。")
 
 
 @order_action
 def closure_save(request: HttpRequest, order_id: int) -> str:
     services.closure_record(
-        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ClosureForm, request)
-    )
+        actor=_user(request), order_id=order_id, now=_now(), expected_version=_version(request),
+        **_valid(forms.ClosureForm, request),
+    )  # fmt: skip
     return _("销户日期已保存。")
 
 
@@ -287,14 +367,16 @@ def installation_save(request: HttpRequest, order_id: int) -> str:
     user = _user(request)
     if request.FILES.get("file"):
         count = services.installation_dates_import(
-            actor=user, order_id=order_id, rows=_sheet_rows(request), now=_now()
-        )
+            actor=user, order_id=order_id, rows=_sheet_rows(request), now=_now(),
+            expected_version=_version(request),
+        )  # fmt: skip
     elif request.POST.get("all_lines"):
         count = services.installation_dates_set(
             actor=user,
             order_id=order_id,
             now=_now(),
             all_lines=_valid(forms.AllDatesForm, request)["all_lines"],
+            expected_version=_version(request),
         )
     else:
         by_line: dict[int, dt.date] = {}
@@ -310,8 +392,9 @@ def installation_save(request: HttpRequest, order_id: int) -> str:
         if problems:
             raise services.UnableToProgressOrder(problems)
         count = services.installation_dates_set(
-            actor=user, order_id=order_id, now=_now(), by_line=by_line
-        )
+            actor=user, order_id=order_id, now=_now(), by_line=by_line,
+            expected_version=_version(request),
+        )  # fmt: skip
     return _("已录入安装日期 %(count)d 个。") % {"count": count}
 
 
@@ -319,24 +402,27 @@ def installation_save(request: HttpRequest, order_id: int) -> str:
 def document_upload(request: HttpRequest, order_id: int) -> str:
     data = _valid(forms.DocumentForm, request)
     services.document_upload(
-        actor=_user(request), order_id=order_id, kind=data["kind"], upload=data["file"], now=_now()
-    )
+        actor=_user(request), order_id=order_id, kind=data["kind"], upload=data["file"],
+        now=_now(), expected_version=_version(request),
+    )  # fmt: skip
     return _("资料已上传。")
 
 
 @order_action
 def step_complete(request: HttpRequest, order_id: int) -> str:
     order = services.order_step_complete(
-        actor=_user(request), order_id=order_id, now=_now(), note=request.POST.get("note", "")
-    )
+        actor=_user(request), order_id=order_id, now=_now(), note=request.POST.get("note", ""),
+        expected_version=_version(request),
+    )  # fmt: skip
     return _("已提交，工单进入“%(step)s”。") % {"step": order.get_step_display()}
 
 
 @order_action
 def step_return(request: HttpRequest, order_id: int) -> str:
     order = services.order_step_return(
-        actor=_user(request), order_id=order_id, now=_now(), **_valid(forms.ReturnForm, request)
-    )
+        actor=_user(request), order_id=order_id, now=_now(), expected_version=_version(request),
+        **_valid(forms.ReturnForm, request),
+    )  # fmt: skip
     return _("已退回到“%(step)s”。") % {"step": order.get_step_display()}
 
 

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from refmeter.audit.models import AuditEntry
 from refmeter.organisations.services import api_token_create
 from refmeter.registry.models import Point, PointKind
 from tests import factories
-from tests.factories import NOW
 
 
 @pytest.fixture
@@ -17,7 +17,8 @@ def south_group(city):
 
 
 def bearer(user) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_token_create(user=user, name='测试', now=NOW)}"}
+    key = api_token_create(user=user, name="测试", now=timezone.now())
+    return {"Authorization": f"Bearer {key}"}
 
 
 class TestAuthentication:

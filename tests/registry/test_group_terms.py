@@ -89,3 +89,39 @@ class TestGroupTermsPage:
 
         assert 'data-testid="terms-history"' in page
         assert '<td>2026-01-01</td><td>2026-03-01</td><td class="num">1</td>' in page
+
+
+class TestDatedChanges:
+    def test_a_date_after_today_is_refused(self, client, city):
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place,
+                                active_from=dt.date(2026, 1, 1))  # fmt: skip
+        client.force_login(city.south_admin)
+
+        page = client.post(
+            reverse("registry:group_terms", args=[group.pk]),
+            {"ct_ratio": "40", "tariff_code": "", "from_date": "2099-01-01", "reason": "预登记",
+             "version": group.version},
+        ).content.decode()  # fmt: skip
+
+        assert "执行日期不能晚于今天" in page
+        assert terms(group) == [(dt.date(2026, 1, 1), 1, "")]
+
+    def test_a_back_dated_change_is_compared_with_what_held_on_its_date(self, client, city):
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place,
+                                active_from=dt.date(2026, 1, 1))  # fmt: skip
+        factories.group_terms(group, actor=city.south_admin, from_date=dt.date(2026, 6, 1),
+                              ct_ratio=40)  # fmt: skip
+        group.refresh_from_db()
+        client.force_login(city.south_admin)
+
+        client.post(
+            reverse("registry:group_terms", args=[group.pk]),
+            {"ct_ratio": "40", "tariff_code": "", "from_date": "2026-05-15", "reason": "补录换表",
+             "version": group.version},
+        )  # fmt: skip
+
+        assert terms(group) == [
+            (dt.date(2026, 1, 1), 1, ""),
+            (dt.date(2026, 5, 15), 40, ""),
+            (dt.date(2026, 6, 1), 40, ""),
+        ]

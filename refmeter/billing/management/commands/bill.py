@@ -82,12 +82,19 @@ class Command(BaseCommand):
                     ]
                     + [p["message"] for r in refused for p in r.problems[:20]],
                 )
-        closed = {
-            r.run_id: billing_run_close(
-                actor=actor, run_id=r.run_id, now=now, allow_unbilled=options["allow_unbilled"]
-            )
-            for r in open_runs
-        }
+        closed: dict[int, RunResult] = {}
+        refusals: list[str] = []
+        for run in open_runs:
+            try:
+                closed[run.run_id] = billing_run_close(
+                    actor=actor, run_id=run.run_id, now=now,
+                    allow_unbilled=options["allow_unbilled"],
+                )  # fmt: skip
+            except (UnableToBill, ActionNotAllowed) as error:
+                # Someone closed it meanwhile (or may not): say so, keep closing the others.
+                refusals.append(str(error))
+        if refusals:
+            self._fail(options, refusals)
         return [closed.get(r.run_id, r) for r in results]
 
     def _fail(self, options: dict[str, Any], problems: list[str]) -> NoReturn:
