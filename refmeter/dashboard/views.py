@@ -17,7 +17,7 @@ from refmeter.lineloss.selectors import lineloss_report
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope
 from refmeter.outages.models import Outage
-from refmeter.outages.selectors import affected_points
+from refmeter.outages.selectors import affected_points, notified_point_count
 from refmeter.registry.selectors import point_statistics
 from refmeter.workorders.models import Step, WorkOrder
 from refmeter.workorders.selectors import archive_deadlines
@@ -44,7 +44,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     pending = []
     for outage in upcoming:
         affected = len(affected_points(outage=outage))
-        notified = outage.notices.count()
+        notified = notified_point_count(outage=outage)
         if notified < affected:
             pending.append({"outage": outage, "affected": affected, "notified": notified})
     return render(

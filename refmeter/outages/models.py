@@ -36,35 +36,98 @@ class Outage(models.Model):
 
 
 class NoticeStatus(models.TextChoices):
+    PENDING = "pending", _("待发送")
+    SENDING = "sending", _("发送中")
     RECORDED = "recorded", _("已记录（发件箱）")
     SENT = "sent", _("已发送")
     FAILED = "failed", _("发送失败")
+    UNKNOWN = "unknown", _("结果未知")
+    VOID = "void", _("已作废（旧记录）")
 
 
 class Notice(models.Model):
-    """One notice to one affected point's customer, as handed to the SMS gateway."""
+    """One SMS about one outage to one phone number, covering every affected point whose
+    customer is reached on that number. Sent at most once: the row is claimed (status
+    发送中) and committed before the gateway is called, and the database holds one live
+    notice per outage and phone."""
 
     outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="notices")
-    point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="+")
-    account_number = models.CharField(_("户号"), max_length=10)
-    customer_name = models.CharField(_("客户"), max_length=200)
+    phone = models.CharField(_("短信号码"), max_length=32)
+    customer_name = models.CharField(_("客户"), max_length=200, blank=True)
     contact_name = models.CharField(_("停电联系人"), max_length=64, blank=True)
-    phone = models.CharField(_("短信号码"), max_length=32, blank=True)
     message = models.CharField(_("内容"), max_length=500)
-    backend = models.CharField(_("发送通道"), max_length=64)
-    status = models.CharField(_("状态"), max_length=16, choices=NoticeStatus.choices)
+    backend = models.CharField(_("发送通道"), max_length=64, blank=True)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.PENDING
+    )
     detail = models.CharField(_("回执"), max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(_("发送次数"), default=0)
+    attempt_limit = models.PositiveIntegerField(_("自动发送次数上限"), default=5)
+    next_attempt_at = models.DateTimeField(_("下次重试"), null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True, db_index=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(_("时间"))
+    sent_at = models.DateTimeField(_("发出时间"), null=True, blank=True)
+    resent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("人工重发人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resent_at = models.DateTimeField(_("人工重发时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("停电通知")
         verbose_name_plural = _("停电通知")
-        ordering = ["outage_id", "account_number"]
+        ordering = ["outage_id", "phone"]
         constraints = [
             models.UniqueConstraint(
-                fields=["outage", "point"], name="one_notice_per_point_and_outage"
-            )
+                fields=["outage", "phone"],
+                condition=~models.Q(status="void"),
+                name="one_notice_per_phone_and_outage",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="void") | ~models.Q(phone=""),
+                name="notice_has_a_phone",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    status__in=[
+                        "pending",
+                        "sending",
+                        "recorded",
+                        "sent",
+                        "failed",
+                        "unknown",
+                        "void",
+                    ]
+                ),
+                name="notice_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["outage", "status"], name="notice_outage_status")]
+
+    def __str__(self) -> str:
+        return f"{self.outage_id} {self.phone} {self.status}"
+
+
+class NoticePoint(models.Model):
+    """An affected point covered by a notice: each point is in at most one notice per outage."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="points")
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="notice_points")
+    point = models.ForeignKey(Point, on_delete=models.PROTECT, related_name="+")
+    account_number = models.CharField(_("户号"), max_length=10)
+
+    class Meta:
+        verbose_name = _("通知覆盖的用电点")
+        verbose_name_plural = _("通知覆盖的用电点")
+        ordering = ["outage_id", "account_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["outage", "point"], name="one_notice_point_per_outage")
         ]
 
     def __str__(self) -> str:
-        return f"{self.outage_id} {self.account_number} {self.status}"
+        return f"{self.outage_id} {self.account_number}"

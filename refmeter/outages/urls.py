@@ -8,5 +8,7 @@ urlpatterns = [
     path("", views.outage_list, name="list"),
     path("<int:outage_id>/", views.outage_detail, name="detail"),
     path("<int:outage_id>/send/", views.outage_send, name="send"),
+    path("<int:outage_id>/resend/", views.outage_resend, name="resend"),
+    path("<int:outage_id>/progress/", views.outage_progress, name="progress"),
     path("<int:outage_id>/points.xlsx", views.outage_export, name="export"),
 ]

@@ -15,8 +15,15 @@ from refmeter.common.tables import write_xlsx
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.outages.models import Outage, OutageKind
-from refmeter.outages.selectors import affected_points, notice_shortfall
-from refmeter.outages.services import UnableToPlanOutage, outage_create, outage_notify
+from refmeter.outages.selectors import (
+    affected_points,
+    notice_rows,
+    notice_shortfall,
+    point_notice_statuses,
+    send_progress,
+)
+from refmeter.outages.services import UnableToPlanOutage, UnableToSendNotices, outage_create
+from refmeter.outages.tasks import notices_resend_start, outage_send_start
 
 
 def _user(request: HttpRequest) -> User:
@@ -69,38 +76,76 @@ def _outage(request: HttpRequest, outage_id: int) -> Outage | None:
     return Outage.objects.filter(unit_scope(user=_user(request)), pk=outage_id).first()
 
 
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "refusal.html", {"message": _("未找到该停电计划。")}, status=404)
+
+
 @login_required
 def outage_detail(request: HttpRequest, outage_id: int) -> HttpResponse:
     outage = _outage(request, outage_id)
     if outage is None:
-        return render(request, "refusal.html", {"message": _("未找到该停电计划。")}, status=404)
-    shortfall = notice_shortfall(outage=outage, now=timezone.now())
+        return _not_found(request)
+    now = timezone.now()
+    shortfall = notice_shortfall(outage=outage, now=now)
+    statuses = point_notice_statuses(outage=outage)
     return render(
         request,
         "outages/detail.html",
         {
             "outage": outage,
-            "points": affected_points(outage=outage),
+            "points": [
+                (point, statuses.get(point.point_id, ""))
+                for point in affected_points(outage=outage)
+            ],
             "shortfall_hours": int(shortfall.total_seconds() // 3600) if shortfall else None,
-            "notices": outage.notices.all()[:1000],
+            "progress": send_progress(outage=outage, now=now),
+            "notices": notice_rows(outage=outage),
         },
     )
+
+
+@login_required
+def outage_progress(request: HttpRequest, outage_id: int) -> HttpResponse:
+    outage = _outage(request, outage_id)
+    if outage is None:
+        return _not_found(request)
+    progress = send_progress(outage=outage, now=timezone.now())
+    response = render(request, "outages/progress.html", {"outage": outage, "progress": progress})
+    if getattr(request, "htmx", False) and not progress.active:
+        response["HX-Refresh"] = "true"  # the job ended: reload the page with its notices
+    return response
 
 
 @login_required
 @require_POST
 def outage_send(request: HttpRequest, outage_id: int) -> HttpResponse:
     try:
-        result = outage_notify(actor=_user(request), outage_id=outage_id, now=timezone.now())
-    except UnableToPlanOutage as error:
-        messages.error(request, str(error))
+        job = outage_send_start(actor=_user(request), outage_id=outage_id, now=timezone.now())
+    except UnableToSendNotices as refusal:
+        if _outage(request, outage_id) is None:
+            return render(request, "refusal.html", {"message": str(refusal)}, status=404)
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("已提交发送任务 #%(job)d，进度见下方。") % {"job": job.pk})
+    return redirect("outages:detail", outage_id=outage_id)
+
+
+@login_required
+@require_POST
+def outage_resend(request: HttpRequest, outage_id: int) -> HttpResponse:
+    picked = [int(value) for value in request.POST.getlist("notice") if value.isdigit()]
+    try:
+        resend = notices_resend_start(
+            actor=_user(request), outage_id=outage_id, now=timezone.now(), notice_ids=picked
+        )
+    except UnableToSendNotices as refusal:
+        if _outage(request, outage_id) is None:
+            return render(request, "refusal.html", {"message": str(refusal)}, status=404)
+        messages.error(request, str(refusal))
     else:
         messages.success(
             request,
-            _(
-                "通知：记录 %(recorded)d 条，发送 %(sent)d 条，失败 %(failed)d 条，之前已通知 %(already)d 条。"
-            )
-            % result.__dict__,
+            _("已重新提交 %(count)d 条通知，将由后台任务发送。") % {"count": resend.notices},
         )
     return redirect("outages:detail", outage_id=outage_id)
 

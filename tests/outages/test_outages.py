@@ -7,10 +7,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from refmeter.common.models import Job
 from refmeter.outages.models import Notice, OutageKind
 from refmeter.outages.selectors import affected_points, notice_shortfall
-from refmeter.outages.services import UnableToPlanOutage, outage_create, outage_notify
-from refmeter.registry.models import Customer, PointKind
+from refmeter.outages.services import UnableToPlanOutage, notices_plan, outage_create
+from refmeter.outages.sms import Delivery, HttpGateway, sms_phone
+from refmeter.registry.models import PointKind
 from refmeter.registry.services import point_update, sub_account_cancel
 from tests import factories
 
@@ -70,18 +72,20 @@ class TestAffectedPoints:
 
 
 class TestNotices:
-    def test_every_affected_point_gets_one_notice_in_the_outbox(self, city, town):
+    def test_the_points_reached_on_one_number_share_one_notice(self, city, town):
         outage = plan(city, city.south_area, city.south_other_area)
 
-        first = outage_notify(actor=city.south_admin, outage_id=outage.pk, now=NOW)
-        again = outage_notify(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+        first = notices_plan(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+        again = notices_plan(actor=city.south_admin, outage_id=outage.pk, now=NOW)
 
-        assert (first.recorded, again.recorded, again.already) == (5, 0, 5)
-        notice = Notice.objects.order_by("account_number").first()
-        assert notice.status == "recorded"
-        assert "11-10 08:30 至 11-10 17:00 停电" in notice.message
+        # no SMS numbers: every customer's outage contact phone is 13800000000
+        assert (first.notices, first.points, again.notices, again.already) == (1, 5, 0, 5)
+        notice = Notice.objects.get()
+        assert (notice.phone, notice.status, notice.points.count()) == ("13800000000", "pending", 5)
+        assert "尊敬的客户：因线路检修，11-10 08:30 至 11-10 17:00 停电" in notice.message
+        assert notice.message.endswith("等 5 个用电点。")
 
-    def test_the_http_gateway_is_called_and_its_answer_kept(self, city, town, settings):
+    def test_the_http_gateway_posts_the_notice_and_keeps_its_answer(self, settings):
         received = []
 
         class Gateway(BaseHTTPRequestHandler):
@@ -97,17 +101,29 @@ class TestNotices:
         server = HTTPServer(("127.0.0.1", 0), Gateway)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        settings.REFMETER_SMS_BACKEND = "refmeter.outages.sms.HttpGateway"
         settings.REFMETER_SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_port}/sms"
-        outage = plan(city, city.south_other_area)
-        Customer.objects.update(sms_number="13905750000")
 
-        result = outage_notify(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+        delivery = HttpGateway().send(phone="13905750000", message="停电", reference="outage-1")
         server.shutdown()
+        server.server_close()
 
-        assert result.sent == 3
-        assert [item["phone"] for item in received] == ["13905750000"] * 3
-        assert set(Notice.objects.values_list("status", "detail")) == {("sent", '{"ok": true}')}
+        assert delivery == Delivery("sent", '{"ok": true}')
+        assert received == [{"phone": "13905750000", "message": "停电", "reference": "outage-1"}]
+
+    def test_a_gateway_that_cannot_be_reached_is_a_failure_to_retry(self, settings):
+        server = HTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+        settings.REFMETER_SMS_GATEWAY_URL = f"http://127.0.0.1:{server.server_port}/sms"
+        server.server_close()  # nothing listens there any more
+
+        delivery = HttpGateway().send(phone="13905750000", message="停电")
+
+        assert delivery.status == "failed"
+        assert delivery.detail.startswith("无法连接短信网关：")
+
+    def test_phone_numbers_are_compared_as_digits(self):
+        assert [sms_phone(text) for text in ("+86 139-0575-0000", "１３９０５７５００００", "")] == [
+            "13905750000", "13905750000", "",
+        ]  # fmt: skip
 
 
 class TestRules:
@@ -149,8 +165,12 @@ class TestPages:
         detail = client.get(response["Location"]).content.decode()
         export = client.get(response["Location"] + "points.xlsx")
         sent = client.post(response["Location"] + "send/", follow=True).content.decode()
+        job = Job.objects.get()
 
         assert "受影响的用电点 2 个" in detail
         sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
         assert sheet.max_row == 3
-        assert "通知：记录 2 条" in sent
+        assert f"已提交发送任务 #{job.pk}，进度见下方。" in sent
+        assert (job.kind, job.status, job.parameters) == (
+            "outage_notify", "queued", {"outage_id": int(response["Location"].split("/")[-2])},
+        )  # fmt: skip
