@@ -73,7 +73,12 @@ class JobStatus(models.TextChoices):
 
 
 class Job(models.Model):
-    """A long piece of work run by a task worker, with the progress people watch."""
+    """A long piece of work run by a task worker, with the progress people watch.
+
+    A running job holds a lease: its worker renews ``heartbeat_at`` while it works, and a
+    job whose heartbeat is older than the lease (its worker died) is retried or failed by
+    the recovery in ``refmeter.common.jobs``. ``attempts`` counts the workers that took
+    it; only the latest attempt may report progress or finish it."""
 
     kind = models.CharField(_("类型"), max_length=64)
     status = models.CharField(
@@ -91,11 +96,16 @@ class Job(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
+    # The django-tasks result currently running (or queued to run) the job.
+    task_result_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("后台任务")
         verbose_name_plural = _("后台任务")
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} {self.status}"

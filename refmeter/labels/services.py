@@ -103,10 +103,23 @@ def signing_key_rotate(*, now: dt.datetime) -> SigningKey:
         )
 
 
-def labels_issue(
-    *, actor: User | None, targets: Sequence[LabelTarget], batch: str, now: dt.datetime
-) -> list[IssuedLabel]:
-    """New labels for these points; a point's earlier label is voided (a reprint)."""
+@dataclass(frozen=True)
+class PreparedLabels:
+    """Labels with their serials reserved and their tokens signed, ready to be drawn;
+    nothing is issued (and no earlier label voided) until :func:`labels_commit`."""
+
+    key: SigningKey
+    first_serial: int
+    targets: tuple[LabelTarget, ...]
+    labels: tuple[IssuedLabel, ...]
+
+
+def labels_prepare(
+    *, actor: User | None, targets: Sequence[LabelTarget], now: dt.datetime
+) -> PreparedLabels:
+    """Reserve serials for these points' new labels and sign them, so a PDF can be drawn
+    before anything is issued. A preparation never committed (the drawing failed, the
+    worker died) leaves only unused serials: their tokens scan as never issued."""
     if actor is not None:
         require(user=actor, action=Action.VIEW_REGISTRY)
     if not targets:
@@ -120,29 +133,60 @@ def labels_issue(
         if counter is None:
             counter = LabelCounter.objects.create(last=0)
         first = counter.last + 1
-        counter.last += len(targets)
-        if counter.last >= 2**32:
+        if counter.last + len(targets) >= 2**32:
             raise UnableToIssueLabels(_("标签序号已用完。"))
+        counter.last += len(targets)
         counter.save(update_fields=["last"])
+    labels = []
+    for index, target in enumerate(targets):
+        token = token_make(
+            key_id=key.key_id,
+            serial=first + index,
+            account_number=target.account_number,
+            private_key=private,
+        )
+        labels.append(
+            IssuedLabel(
+                serial=first + index,
+                account_number=target.account_number,
+                name=target.name[:200],
+                short_address=target.short_address[:300],
+                token=token,
+                url=scan_url(token),
+            )
+        )
+    return PreparedLabels(key=key, first_serial=first, targets=tuple(targets), labels=tuple(labels))
+
+
+def labels_commit(
+    *, actor: User | None, prepared: PreparedLabels, batch: str, now: dt.datetime
+) -> int:
+    """Issue prepared labels and void the points' earlier labels (a reprint), in one
+    transaction: run it inside the transaction that records the printed file, so labels
+    are voided only together with the file that replaces them. Issuing the same prepared
+    labels twice is refused (their serials are unique). Returns how many were voided."""
+    numbers = [target.account_number for target in prepared.targets]
+    with transaction.atomic():
         voided = Label.objects.filter(account_number__in=numbers, voided_at__isnull=True).update(
             voided_at=now, void_reason=_("重印")
         )
         labels = [
             Label(
-                serial=first + index,
-                account_number=target.account_number,
-                name=target.name[:200],
-                short_address=target.short_address[:300],
+                serial=issued.serial,
+                account_number=issued.account_number,
+                name=issued.name,
+                short_address=issued.short_address,
                 point_id=target.point_id,
-                key=key,
+                key=prepared.key,
                 issued_at=now,
                 issued_by=actor,
                 batch=batch[:64],
             )
-            for index, target in enumerate(targets)
+            for issued, target in zip(prepared.labels, prepared.targets, strict=True)
         ]
         try:
-            Label.objects.bulk_create(labels, batch_size=2000)
+            with transaction.atomic():
+                Label.objects.bulk_create(labels, batch_size=2000)
         except IntegrityError as error:
             raise UnableToIssueLabels(_("标签签发冲突，请重试。")) from error
         audit_record(
@@ -152,30 +196,26 @@ def labels_issue(
             change=AuditChange(
                 action="labels.issue",
                 subject_type="label_batch",
-                subject_id=first,
+                subject_id=prepared.first_serial,
                 subject_label=batch,
-                after={"labels": len(labels), "first_serial": first, "voided": voided},
+                after={
+                    "labels": len(labels),
+                    "first_serial": prepared.first_serial,
+                    "voided": voided,
+                },
             ),
         )
-    issued = []
-    for label in labels:
-        token = token_make(
-            key_id=key.key_id,
-            serial=label.serial,
-            account_number=label.account_number,
-            private_key=private,
-        )
-        issued.append(
-            IssuedLabel(
-                serial=label.serial,
-                account_number=label.account_number,
-                name=label.name,
-                short_address=label.short_address,
-                token=token,
-                url=scan_url(token),
-            )
-        )
-    return issued
+    return voided
+
+
+def labels_issue(
+    *, actor: User | None, targets: Sequence[LabelTarget], batch: str, now: dt.datetime
+) -> list[IssuedLabel]:
+    """New labels for these points at once; a point's earlier label is voided (a reprint).
+    Printing uses :func:`labels_prepare` and :func:`labels_commit` around the drawing."""
+    prepared = labels_prepare(actor=actor, targets=targets, now=now)
+    labels_commit(actor=actor, prepared=prepared, batch=batch, now=now)
+    return list(prepared.labels)
 
 
 def label_void(*, actor: User, serial: int, reason: str, now: dt.datetime) -> Label:

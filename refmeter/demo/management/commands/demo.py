@@ -16,6 +16,8 @@ def start_task_worker() -> threading.Thread:
     ``refmeter db_worker`` processes instead."""
     from django_tasks_db.management.commands.db_worker import Worker
 
+    from refmeter.common.workers import recover_now, recovery_start
+
     worker = Worker(
         queue_names=["*"],
         interval=1,
@@ -27,6 +29,8 @@ def start_task_worker() -> threading.Thread:
         excluded_queue_names=[],
     )
     thread = threading.Thread(target=worker.run, name="task-worker", daemon=True)
+    recover_now(clock=timezone.now)
+    recovery_start(clock=timezone.now)
     thread.start()
     return thread
 
