@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tasks import task
+from django_tasks import TaskContext, task
 
-from refmeter.common.jobs import job_begin, job_finish, job_progress
+from refmeter.common.jobs import JobRun, job_run, job_task
 from refmeter.common.models import Job
 from refmeter.organisations.models import User
 from refmeter.outages.selectors import OUTAGE_NOTIFY, notices_due_count
@@ -53,10 +53,10 @@ def notices_resend_start(
     return resend
 
 
-def _send(*, job_id: int, outage_id: int, total: int, counts: Counter[str]) -> None:
+def _send(*, run: JobRun, outage_id: int, total: int, counts: Counter[str]) -> None:
     sender = gateway()
     done = 0
-    job_progress(job_id=job_id, done=done, total=total, message=_("发送短信"))
+    run.progress(done=done, total=total, message=_("发送短信"))
     while claimed := notices_claim(
         outage_id=outage_id, now=timezone.now(), limit=SEND_BATCH, backend=sender.name
     ):
@@ -73,7 +73,7 @@ def _send(*, job_id: int, outage_id: int, total: int, counts: Counter[str]) -> N
             counts[status] += 1
         done += len(claimed)
         total = max(total, done)
-        job_progress(job_id=job_id, done=done, total=total, message=_("发送短信"))
+        run.progress(done=done, total=total, message=_("发送短信"))
 
 
 def _retry_later(*, user: User, outage_id: int) -> None:
@@ -88,31 +88,37 @@ def _retry_later(*, user: User, outage_id: int) -> None:
         pass  # the user who asked can no longer see the outage: failures wait for a person
 
 
-@task()
-def outage_notify_task(job_id: int) -> None:
-    job, user = job_begin(job_id=job_id, now=timezone.now(), message=_("准备通知清单"))
-    outage_id = int(job.parameters["outage_id"])
+@job_task
+@task(takes_context=True)
+def outage_notify_task(context: TaskContext, job_id: int) -> None:
+    with job_run(
+        job_id=job_id,
+        task_result_id=str(context.task_result.id),
+        clock=timezone.now,
+        message=_("准备通知清单"),
+    ) as run:
+        _notify(run)
+
+
+def _notify(run: JobRun) -> None:
+    user = run.user
+    outage_id = int(run.job.parameters["outage_id"])
     try:
         swept = notices_sweep(outage_id=outage_id, now=timezone.now())
         plan = notices_plan(actor=user, outage_id=outage_id, now=timezone.now())
     except UnableToSendNotices as refusal:
-        job_finish(job_id=job_id, now=timezone.now(), errors=[str(refusal)], message=str(refusal))
+        run.fail(now=timezone.now(), errors=[str(refusal)], message=str(refusal))
         return
     counts: Counter[str] = Counter({"unknown": swept})
-    try:
-        _send(
-            job_id=job_id,
-            outage_id=outage_id,
-            total=notices_due_count(outage_id=outage_id, now=timezone.now()),
-            counts=counts,
-        )
-        _retry_later(user=user, outage_id=outage_id)
-    except Exception as error:
-        # claimed notices stay "sending" and are found out by the next job; the job says why
-        job_finish(
-            job_id=job_id, now=timezone.now(), errors=[_("发送中断：%(error)s") % {"error": error}]
-        )
-        raise
+    # Claimed notices of an attempt that dies stay "sending" and are found out by the next
+    # attempt (recovery retries the job once its lease runs out).
+    _send(
+        run=run,
+        outage_id=outage_id,
+        total=notices_due_count(outage_id=outage_id, now=timezone.now()),
+        counts=counts,
+    )
+    _retry_later(user=user, outage_id=outage_id)
     result = {
         "outage_id": outage_id,
         "notices": plan.notices,
@@ -125,8 +131,7 @@ def outage_notify_task(job_id: int) -> None:
         "already": plan.already,
         "uncovered": plan.uncovered,
     }
-    job_finish(
-        job_id=job_id,
+    run.finish(
         now=timezone.now(),
         result=result,
         message=_(
