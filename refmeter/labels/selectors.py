@@ -73,6 +73,35 @@ def label_check(token: str) -> LabelCheck:
     return LabelCheck(ScanResult.VALID, parts, label)
 
 
+ANONYMOUS_SCAN_LOG_PERIOD = dt.timedelta(hours=1)
+
+
+def anonymous_scan_to_log(
+    *, check: LabelCheck, remote_address: str | None, now: dt.datetime
+) -> bool:
+    """Whether an anonymous scan goes into the scan log.
+
+    Within an hour, one row per label (serial and account number) and result per client
+    address, and at most ``REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR`` rows per address: a
+    phone scanning one label again and again, or a probe trying forgeries, cannot grow
+    the log without bound. Scans by logged-in staff are always logged.
+    """
+    recent = ScanLog.objects.filter(
+        user__isnull=True,
+        remote_address=remote_address,
+        scanned_at__gt=now - ANONYMOUS_SCAN_LOG_PERIOD,
+        scanned_at__lte=now,
+    )
+    same = recent.filter(
+        serial=check.parts.serial if check.parts else None,
+        account_number=check.parts.account_number if check.parts else "",
+        result=check.result,
+    )
+    if same.exists():
+        return False
+    return recent.count() < int(settings.REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR)
+
+
 def scan_url(token: str) -> str:
     return settings.REFMETER_LABEL_BASE_URL.rstrip("/") + "/s/" + token
 

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,11 +22,13 @@ from refmeter.inspections.services import (
     may_inspect,
 )
 from refmeter.labels.layouts import DEFAULT_LAYOUT, UnknownLayout, layout_get, layout_names
-from refmeter.labels.selectors import scan_view
+from refmeter.labels.selectors import anonymous_scan_to_log, label_check, scan_view
 from refmeter.labels.services import scan_record
 from refmeter.labels.tasks import LABEL_PRINT, label_print_task, label_targets
 from refmeter.organisations.models import User
+from refmeter.organisations.network import client_address
 from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.services import TooManyRequests, request_admit
 from refmeter.registry.selectors import RecordNotVisible
 from refmeter.workorders.selectors import OrderNotVisible
 
@@ -95,16 +100,44 @@ def print_labels(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _client_address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+ANONYMOUS_SCANS = "anonymous_scan"
 
 
 def scan(request: HttpRequest, token: str) -> HttpResponse:
-    """The page a phone opens from the QR code. No login needed; personal data only for staff."""
+    """The page a phone opens from the QR code. No login needed; personal data only for staff.
+
+    Anonymous scans are limited per client address (REFMETER_SCAN_RATE_LIMIT per
+    REFMETER_SCAN_RATE_WINDOW_SECONDS) and logged sparingly (see anonymous_scan_to_log).
+    """
     user = request.user
-    check = scan_record(
-        token=token, user=user, now=timezone.now(), remote_address=_client_address(request)
-    )
+    now = timezone.now()
+    address = client_address(request) or None
+    if not user.is_authenticated:
+        try:
+            request_admit(
+                scope=ANONYMOUS_SCANS,
+                client=address or "",
+                limit=settings.REFMETER_SCAN_RATE_LIMIT,
+                window=dt.timedelta(seconds=settings.REFMETER_SCAN_RATE_WINDOW_SECONDS),
+                now=now,
+            )
+        except TooManyRequests as refusal:
+            response = render(
+                request,
+                "refusal.html",
+                {
+                    "message": _("扫码过于频繁，请 %(minutes)d 分钟后再试。")
+                    % {"minutes": math.ceil(refusal.retry_after / 60)}
+                },
+                status=429,
+            )
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
+        check = label_check(token)
+        if anonymous_scan_to_log(check=check, remote_address=address, now=now):
+            check = scan_record(token=token, user=user, now=now, remote_address=address)
+    else:
+        check = scan_record(token=token, user=user, now=now, remote_address=address)
     view = scan_view(check=check, user=user, today=timezone.localdate())
     inspector = bool(user.is_authenticated and may_inspect(user=_user(request)) and view.full_view)
     return render(
@@ -127,8 +160,6 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
     from django.contrib import messages
-
-    from refmeter.labels.selectors import label_check
 
     check = label_check(token)
     view = scan_view(check=check, user=request.user, today=timezone.localdate())

@@ -22,5 +22,20 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["key_hash", "prefix", "created_at", "last_used_at"]
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    readonly_fields = [
+        "key_hash",
+        "prefix",
+        "created_at",
+        "expires_at",
+        "password_version",
+        "last_used_at",
+    ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -68,10 +70,24 @@ class User(AbstractUser):
         related_name="users",
     )
     role = models.CharField(_("岗位角色"), max_length=32, choices=Role.choices, blank=True)
+    # Goes up by one whenever a new password is set, so that API tokens issued before
+    # it stop working. Django re-hashing the same password (a stronger hasher after an
+    # upgrade) is not a change and leaves it alone.
+    password_version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # set_password() keeps the new raw password in _password until the save, and
+        # Django's own re-hash clears it first: so this sees real changes only.
+        if getattr(self, "_password", None) is not None:
+            self.password_version += 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "password_version"}
+        super().save(*args, **kwargs)
 
 
 class ApiToken(models.Model):
@@ -81,13 +97,44 @@ class ApiToken(models.Model):
     name = models.CharField(_("用途"), max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
-    created_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("签发时间"))
+    expires_at = models.DateTimeField(_("有效期至"))
+    # The user's password_version when the token was issued; a later password ends it.
+    password_version = models.PositiveIntegerField(default=0)
+    # Written at most once a minute, so this is the last use to the minute.
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("接口令牌")
         verbose_name_plural = _("接口令牌")
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class RequestCount(models.Model):
+    """How many requests of one kind came from one client address in one fixed window.
+
+    Counted in the database so that every app server behind the load balancer sees
+    the same numbers: failed API tokens and anonymous label scans.
+    """
+
+    scope = models.CharField(max_length=32)
+    client = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("访问计数")
+        verbose_name_plural = _("访问计数")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "client", "window_start"], name="request_count_one_per_window"
+            ),
+        ]
+        indexes = [models.Index(fields=["scope", "window_start"], name="request_count_window")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.client} {self.window_start}: {self.count}"

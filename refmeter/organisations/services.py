@@ -1,14 +1,33 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import logging
+import math
 import secrets
 
-from django.db import transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record
-from refmeter.organisations.models import ApiToken, Role, SupplyUnit, UnitKind, User
+from refmeter.organisations.models import (
+    ApiToken,
+    RequestCount,
+    Role,
+    SupplyUnit,
+    UnitKind,
+    User,
+)
+from refmeter.organisations.selectors import (
+    key_hash,
+    request_count,
+    retry_after_seconds,
+    window_start,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class UnableToCreateUnit(Exception):
@@ -17,6 +36,24 @@ class UnableToCreateUnit(Exception):
 
 class UnableToAuthenticateToken(Exception):
     pass
+
+
+class UnableToCreateToken(Exception):
+    pass
+
+
+class TooManyRequests(Exception):
+    """Too many requests of one kind from one client address; try again after retry_after s."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+TOKEN_FAILURES = "api_token_failure"
+TOKEN_FAILURE_WINDOW = dt.timedelta(minutes=15)
+# Last use is written at most this often per token.
+LAST_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def supply_unit_create(
@@ -94,16 +131,33 @@ def user_create(
     return user
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+MAX_TOKEN_DAYS = 3650
 
 
-def api_token_create(*, user: User, name: str, now: dt.datetime) -> str:
-    """Returns the token once; only its hash is kept."""
+def api_token_create(*, user: User, name: str, now: dt.datetime, days: int | None = None) -> str:
+    """Returns the token once; only its hash is kept.
+
+    The token expires after ``days`` (default ``REFMETER_API_TOKEN_DAYS``) and stops
+    working as soon as the user's password is changed.
+    """
+    days = int(settings.REFMETER_API_TOKEN_DAYS) if days is None else days
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise UnableToCreateToken(_("有效天数应在 1 到 %(most)d 之间。") % {"most": MAX_TOKEN_DAYS})
     key = "rm_" + secrets.token_urlsafe(32)
+    expires_at = now + dt.timedelta(days=days)
     with transaction.atomic():
+        # The stored version, not the one of a user object loaded before a password change.
+        password_version = (
+            User.objects.filter(pk=user.pk).values_list("password_version", flat=True).get()
+        )
         token = ApiToken.objects.create(
-            user=user, name=name, key_hash=_hash(key), prefix=key[:8], created_at=now
+            user=user,
+            name=name,
+            key_hash=key_hash(key),
+            prefix=key[:8],
+            created_at=now,
+            expires_at=expires_at,
+            password_version=password_version,
         )
         audit_record(
             actor=user,
@@ -113,18 +167,112 @@ def api_token_create(*, user: User, name: str, now: dt.datetime) -> str:
                 subject_type="api_token",
                 subject_id=token.pk,
                 subject_label=f"{user.username}: {name}",
+                after={"expires_at": expires_at.isoformat()},
             ),
         )
     return key
 
 
-def api_token_authenticate(*, key: str, now: dt.datetime) -> User:
+def _minutes(seconds: int) -> int:
+    return max(1, math.ceil(seconds / 60))
+
+
+def api_token_authenticate(*, key: str, now: dt.datetime, client: str = "") -> User:
+    """The user a bearer token acts as, or why not.
+
+    Unknown tokens count against the client address: after
+    ``REFMETER_API_TOKEN_FAILURE_LIMIT`` of them in a 15-minute window every token from
+    that address is refused with TooManyRequests until the window ends. Tokens that
+    exist but expired, were revoked or outlived a password change do not count: they
+    are a client to fix, not someone guessing.
+    """
+    limit = int(settings.REFMETER_API_TOKEN_FAILURE_LIMIT)
+    if (
+        request_count(scope=TOKEN_FAILURES, client=client, now=now, window=TOKEN_FAILURE_WINDOW)
+        >= limit
+    ):
+        retry_after = retry_after_seconds(now=now, window=TOKEN_FAILURE_WINDOW)
+        raise TooManyRequests(
+            _("接口令牌校验失败次数过多，请 %(minutes)d 分钟后再试。")
+            % {"minutes": _minutes(retry_after)},
+            retry_after=retry_after,
+        )
     token = (
-        ApiToken.objects.select_related("user", "user__unit")
-        .filter(key_hash=_hash(key), revoked_at__isnull=True)
-        .first()
+        ApiToken.objects.select_related("user", "user__unit").filter(key_hash=key_hash(key)).first()
     )
-    if token is None or not token.user.is_active:
+    if token is None:
+        request_count_add(scope=TOKEN_FAILURES, client=client, now=now, window=TOKEN_FAILURE_WINDOW)
         raise UnableToAuthenticateToken(_("接口令牌无效或已吊销。"))
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if token.revoked_at is not None or not token.user.is_active:
+        raise UnableToAuthenticateToken(_("接口令牌无效或已吊销。"))
+    if now >= token.expires_at:
+        raise UnableToAuthenticateToken(
+            _("接口令牌已于 %(when)s 过期，请重新签发。")
+            % {"when": timezone.localtime(token.expires_at).strftime("%Y-%m-%d %H:%M")}
+        )
+    if token.password_version != token.user.password_version:
+        raise UnableToAuthenticateToken(
+            _("该用户的密码已修改，此前签发的接口令牌已失效，请重新签发。")
+        )
+    _last_use_record(token=token, now=now)
     return token.user
+
+
+def _last_use_record(*, token: ApiToken, now: dt.datetime) -> None:
+    """Note the use at most once a minute, never waiting for or failing on it.
+
+    A row another request is updating is skipped (PostgreSQL's SKIP LOCKED), and a
+    database error here is logged, not raised: the request goes on either way.
+    """
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USE_RESOLUTION:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USE_RESOLUTION)
+    try:
+        with transaction.atomic():
+            ids = list(
+                ApiToken.objects.select_for_update(skip_locked=True)
+                .filter(stale, pk=token.pk)
+                .values_list("pk", flat=True)
+            )
+            if ids:
+                ApiToken.objects.filter(pk__in=ids).update(last_used_at=now)
+    except DatabaseError:
+        logger.warning("Could not record the last use of API token %s", token.pk, exc_info=True)
+
+
+# ---------------------------------------------------------------- request counting
+
+
+def request_count_add(*, scope: str, client: str, now: dt.datetime, window: dt.timedelta) -> None:
+    """Count one request of ``scope`` from ``client`` in the window that holds ``now``."""
+    start = window_start(now=now, window=window)
+    counted = RequestCount.objects.filter(scope=scope, client=client, window_start=start)
+    with transaction.atomic():
+        if counted.update(count=F("count") + 1):
+            return
+        try:
+            with transaction.atomic():
+                RequestCount.objects.create(scope=scope, client=client, window_start=start, count=1)
+        except IntegrityError:
+            # Another request opened the same window first.
+            counted.update(count=F("count") + 1)
+        else:
+            # The first count of a new window: windows are aligned, so every earlier one
+            # has ended and its counts are of no more use.
+            RequestCount.objects.filter(scope=scope, window_start__lt=start).delete()
+
+
+def request_admit(
+    *, scope: str, client: str, limit: int, now: dt.datetime, window: dt.timedelta
+) -> None:
+    """Count this request, or refuse it when ``limit`` requests came in this window already.
+
+    A refused request writes nothing.
+    """
+    if request_count(scope=scope, client=client, now=now, window=window) >= limit:
+        retry_after = retry_after_seconds(now=now, window=window)
+        raise TooManyRequests(
+            _("请求过于频繁，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(retry_after)},
+            retry_after=retry_after,
+        )
+    request_count_add(scope=scope, client=client, now=now, window=window)

@@ -12,7 +12,8 @@ NOW = dt.datetime(2026, 7, 2, 2, 0, tzinfo=dt.UTC)
 
 
 def bearer(user) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_token_create(user=user, name='采集系统', now=NOW)}"}
+    key = api_token_create(user=user, name="采集系统", now=dt.datetime.now(dt.UTC))
+    return {"Authorization": f"Bearer {key}"}
 
 
 class TestReadingsApi:

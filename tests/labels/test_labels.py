@@ -250,7 +250,7 @@ class TestApiAndCommandLine:
     def test_public_keys_verify_and_scan_log(self, client, city, group):
         label = issue(city, group)[0]
         headers = {
-            "Authorization": f"Bearer {api_token_create(user=city.south_clerk, name='t', now=NOW)}"
+            "Authorization": f"Bearer {api_token_create(user=city.south_clerk, name='t', now=dt.datetime.now(dt.UTC))}"
         }
 
         keys = client.get("/api/v1/labels/keys").json()

@@ -151,7 +151,7 @@ class TestApi:
     def test_the_line_loss_system_reads_each_areas_virtual_energy(self, client, city, moved):
         from refmeter.organisations.services import api_token_create
 
-        key = api_token_create(user=city.south_clerk, name="线损系统", now=NOW)
+        key = api_token_create(user=city.south_clerk, name="线损系统", now=dt.datetime.now(dt.UTC))
 
         areas = client.get(
             "/api/v1/lineloss", {"period": "2026-06"}, headers={"Authorization": f"Bearer {key}"}
@@ -235,7 +235,7 @@ class TestTheBaseAccountIsCountedOnce:
 
         from refmeter.organisations.services import api_token_create
 
-        key = api_token_create(user=city.south_clerk, name="线损系统", now=NOW)
+        key = api_token_create(user=city.south_clerk, name="线损系统", now=dt.datetime.now(dt.UTC))
         client.force_login(city.south_admin)
         output = io.StringIO()
 

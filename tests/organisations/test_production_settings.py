@@ -64,6 +64,46 @@ class TestProductionMode:
         assert complaint in result.stderr
 
 
+class TestSecuritySettings:
+    @pytest.mark.parametrize(
+        ("override", "complaint"),
+        [
+            (
+                {"REFMETER_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example.internal"},
+                "REFMETER_TRUSTED_PROXIES must list IP addresses or networks",
+            ),
+            ({"REFMETER_SCAN_RATE_LIMIT": "0"}, "REFMETER_SCAN_RATE_LIMIT must be at least 1"),
+            ({"REFMETER_API_TOKEN_DAYS": "-1"}, "REFMETER_API_TOKEN_DAYS must be at least 1"),
+        ],
+    )
+    def test_a_wrong_limit_or_proxy_list_refuses_to_start(self, override, complaint):
+        result = start({**GOOD, **override})
+
+        assert result.returncode != 0
+        assert complaint in result.stderr
+
+    def test_trusted_proxies_are_read_from_the_environment(self):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); from django.conf import settings;"
+                " print(settings.REFMETER_TRUSTED_PROXIES)",
+            ],
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "refmeter.settings",
+                "REFMETER_TRUSTED_PROXIES": " 10.0.0.0/8 , 192.168.1.5",
+            },
+            check=False,
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "['10.0.0.0/8', '192.168.1.5']"
+
+
 class TestSecurityHeaders:
     def test_pages_carry_the_usual_security_headers(self, client, db):
         response = client.get("/login/")

@@ -1,0 +1,36 @@
+"""Security headers on every answer Django gives (static files are served before this).
+
+- ``Content-Security-Policy`` and ``Permissions-Policy`` from the settings of the same names
+  (``REFMETER_CONTENT_SECURITY_POLICY``, ``REFMETER_PERMISSIONS_POLICY``), unless a view
+  set its own;
+- pages and API answers for a logged-in user or an API token are marked
+  ``Cache-Control: no-store`` (with Django's ``add_never_cache_headers``), so that neither
+  the browser's back button after logging out nor a shared proxy keeps personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import add_never_cache_headers
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(settings, "REFMETER_CONTENT_SECURITY_POLICY", "")
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        permissions = getattr(settings, "REFMETER_PERMISSIONS_POLICY", "")
+        if permissions and "Permissions-Policy" not in response:
+            response["Permissions-Policy"] = permissions
+        # The API's TokenAuth puts the token's user on the request inside the view.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response
