@@ -5,9 +5,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from refmeter.api import api
+from refmeter.common.views import healthz
 from refmeter.dashboard.views import dashboard
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

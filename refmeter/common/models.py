@@ -115,3 +115,17 @@ class Job(models.Model):
         if not self.progress_total:
             return 100 if self.status == JobStatus.SUCCEEDED else 0
         return min(100, int(self.progress_done * 100 / self.progress_total))
+
+
+class WorkerBeat(models.Model):
+    """The last time a task worker process was seen alive, for monitoring (``/healthz``)."""
+
+    name = models.CharField(max_length=200, unique=True)  # host:pid
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("任务进程")
+        verbose_name_plural = _("任务进程")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.seen_at:%Y-%m-%d %H:%M}"

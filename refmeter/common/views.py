@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from refmeter.common.health import health_check
 from refmeter.common.models import Job
 
 
@@ -39,3 +41,10 @@ def job_file(request: HttpRequest, job_id: int) -> HttpResponseBase:
         as_attachment=True,
         filename=job.result.get("download_name", "file"),
     )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For monitoring, without a login: 200 when the database answers, every migration is
+    applied and a task worker was seen within REFMETER_HEALTH_WORKER_MINUTES; else 503."""
+    health = health_check(now=timezone.now())
+    return JsonResponse(health.as_dict(), status=200 if health.ok else 503)

@@ -10,14 +10,17 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, connections
 
+from refmeter.common.health import worker_beat
 from refmeter.common.jobs import JobRecovery, jobs_recover, lease_seconds
 
 logger = logging.getLogger("refmeter.jobs")
 
 
 def recover_now(*, clock: Callable[[], dt.datetime]) -> JobRecovery | None:
-    """One recovery pass; a database that is busy or away is left for the next pass."""
+    """One recovery pass, which also records that this worker is alive (``/healthz``); a
+    database that is busy or away is left for the next pass."""
     try:
+        worker_beat(now=clock())
         return jobs_recover(now=clock())
     except DatabaseError:
         logger.warning("job recovery deferred", exc_info=True)
