@@ -7,6 +7,7 @@ refuses to start unless a real secret, allowed hosts and DEBUG off are given.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -109,9 +110,11 @@ INSTALLED_APPS = [
     "ninja",
     "django_htmx",
     "django_tasks",
+    # Before django_tasks_db: its ``db_worker`` command is refmeter's, which also
+    # recovers jobs whose worker died.
+    "refmeter.common",
     "django_tasks_db",
     "axes",
-    "refmeter.common",
     "refmeter.audit",
     "refmeter.organisations",
     "refmeter.registry",
@@ -133,9 +136,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "refmeter.middleware.ChosenLanguageMiddleware",
+    "refmeter.middleware.ExplainedMethodRefusalMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "refmeter.organisations.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -174,14 +179,55 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "registry:group_search"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed logins: after 5 failures for one user name from one address the
-# login is locked for 15 minutes.
+# The client's address: X-Forwarded-For is believed only when the request comes from one
+# of these proxies (addresses or networks, comma-separated); by default only REMOTE_ADDR.
+REFMETER_TRUSTED_PROXIES = env_list("REFMETER_TRUSTED_PROXIES")
+try:
+    for _proxy in REFMETER_TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(
+        f"REFMETER_TRUSTED_PROXIES must list IP addresses or networks: {_error}"
+    ) from _error
+
+# Failed logins (django-axes), counted over the last 15 minutes: 5 for one user name from
+# one address lock that user name at that address; 20 from one address over any user
+# names lock that address (password spraying); 30 for one user name from any addresses
+# lock that user name everywhere. Failures while locked are not counted, so one address
+# alone can never lock a user name for everyone.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+REFMETER_LOGIN_ADDRESS_FAILURE_LIMIT = env_int("REFMETER_LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+REFMETER_LOGIN_USERNAME_FAILURE_LIMIT = env_int("REFMETER_LOGIN_USERNAME_FAILURE_LIMIT", 30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address", "username"]
+AXES_HANDLER = "refmeter.organisations.lockout.LoginLockoutHandler"
+AXES_CLIENT_IP_CALLABLE = "refmeter.organisations.network.client_address"
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "organisations/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# API tokens expire after this many days; unknown tokens from one address are refused
+# with 429 for the rest of a 15-minute window once there were this many.
+REFMETER_API_TOKEN_DAYS = env_int("REFMETER_API_TOKEN_DAYS", 90)
+REFMETER_API_TOKEN_FAILURE_LIMIT = env_int("REFMETER_API_TOKEN_FAILURE_LIMIT", 20)
+# Anonymous label scans: at most this many per client address per window; the scan log
+# keeps one row per label and result per address per hour, at most this many an hour.
+REFMETER_SCAN_RATE_LIMIT = env_int("REFMETER_SCAN_RATE_LIMIT", 60)
+REFMETER_SCAN_RATE_WINDOW_SECONDS = env_int("REFMETER_SCAN_RATE_WINDOW_SECONDS", 600)
+REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR = env_int("REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR", 20)
+for _name in (
+    "AXES_FAILURE_LIMIT",
+    "REFMETER_LOGIN_ADDRESS_FAILURE_LIMIT",
+    "REFMETER_LOGIN_USERNAME_FAILURE_LIMIT",
+    "REFMETER_API_TOKEN_DAYS",
+    "REFMETER_API_TOKEN_FAILURE_LIMIT",
+    "REFMETER_SCAN_RATE_LIMIT",
+    "REFMETER_SCAN_RATE_WINDOW_SECONDS",
+    "REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -226,6 +272,41 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Sent on every page by refmeter.organisations.middleware, which also marks every answer
+# to a logged-in user or an API token "Cache-Control: no-store". Scripts come only from
+# the vendored static files (no inline scripts, no eval); style attributes are allowed
+# for the progress bars, style elements are not.
+REFMETER_CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+REFMETER_PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -255,5 +336,35 @@ REFMETER_SMS_GATEWAY_URL = os.environ.get("REFMETER_SMS_GATEWAY_URL", "")
 REFMETER_SMS_GATEWAY_TOKEN = os.environ.get("REFMETER_SMS_GATEWAY_TOKEN", "")
 # Line loss above this percentage is high loss (shown in 10-15 / 15-20 / over 20 bands).
 REFMETER_HIGH_LOSS_PERCENT = float(os.environ.get("REFMETER_HIGH_LOSS_PERCENT", "10"))
+# Background jobs hold a lease their worker renews; a job whose lease ran out (its
+# worker died) is queued again, up to this many attempts in all, then failed.
+REFMETER_JOB_LEASE_SECONDS = env_int("REFMETER_JOB_LEASE_SECONDS", 300)
+REFMETER_JOB_MAX_ATTEMPTS = env_int("REFMETER_JOB_MAX_ATTEMPTS", 3)
+if REFMETER_JOB_LEASE_SECONDS < 1 or REFMETER_JOB_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(
+        "REFMETER_JOB_LEASE_SECONDS and REFMETER_JOB_MAX_ATTEMPTS must be at least 1"
+    )
+
+# Uploads and imports (docs/operations.md, "Upload limits and retention"): the largest
+# CSV and the largest spreadsheet file taken; a spreadsheet's cells (rows x columns of
+# every sheet) and the memory its reading may take; how long an accepted upload stays
+# stored; the largest request body (the API's JSON batches; form fields).
+REFMETER_UPLOAD_MAX_MB = env_int("REFMETER_UPLOAD_MAX_MB", 500)
+REFMETER_SPREADSHEET_MAX_MB = env_int("REFMETER_SPREADSHEET_MAX_MB", 50)
+REFMETER_SHEET_MAX_CELLS = env_int("REFMETER_SHEET_MAX_CELLS", 2_000_000)
+REFMETER_SHEET_MAX_MB = env_int("REFMETER_SHEET_MAX_MB", 160)
+REFMETER_UPLOAD_RETENTION_DAYS = env_int("REFMETER_UPLOAD_RETENTION_DAYS", 30)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REFMETER_REQUEST_MAX_MB", 5) * 1024 * 1024
+for _name in (
+    "REFMETER_UPLOAD_MAX_MB",
+    "REFMETER_SPREADSHEET_MAX_MB",
+    "REFMETER_SHEET_MAX_CELLS",
+    "REFMETER_SHEET_MAX_MB",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1")
+if REFMETER_UPLOAD_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("REFMETER_UPLOAD_RETENTION_DAYS must not be negative")
 
 SILENCED_SYSTEM_CHECKS: list[str] = []

@@ -51,7 +51,7 @@ def report(request: HttpRequest) -> HttpResponse:
                 raise UnableToLoadAreaEnergy([_("请选择要上传的文件。")])
             result = area_energy_load(
                 actor=_user(request), period_start=period.start_date,
-                rows=open_sheets(upload.read())[0].rows, now=timezone.now(),
+                rows=open_sheets(upload)[0].rows, now=timezone.now(),
             )  # fmt: skip
         except UnableToLoadAreaEnergy as error:
             for problem in error.problems:

@@ -9,9 +9,7 @@ Any problem, anywhere, and nothing is written.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -20,7 +18,14 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from refmeter.common.spreadsheets import column_letter, find_header, iter_sheet_rows
+from refmeter.common.spreadsheets import (
+    Source,
+    column_letter,
+    find_header,
+    is_csv_name,
+    iter_csv_rows,
+    iter_sheet_rows,
+)
 from refmeter.common.text import clean_digits, clean_text
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
@@ -29,6 +34,9 @@ from refmeter.readings.models import MeterReading, ReadingBatch
 from refmeter.registry.models import Group
 
 MAX_LISTED_PROBLEMS = 200
+# A spreadsheet of readings has at most this many rows; more go in as CSV, which is
+# read a line at a time.
+MAX_SHEET_ROWS = 500_000
 CENT = Decimal("0.01")
 COLUMNS = {
     "meter": ("电能表资产编号", "资产编号", "表计资产号", "meter_asset_number", "meter"),
@@ -79,18 +87,14 @@ class ReadingsImportResult:
         }
 
 
-def rows_from_file(data: bytes, file_name: str) -> Iterator[list[object]]:
-    """Rows of a CSV (UTF-8 or GB18030, as Chinese systems write it) or a spreadsheet."""
-    if file_name.lower().endswith((".csv", ".txt")):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("gb18030")
-        yield from csv.reader(io.StringIO(text))
+def rows_from_file(source: Source, file_name: str) -> Iterator[list[object]]:
+    """Rows of a CSV (UTF-8, GB18030 or UTF-16, as Chinese systems and Excel write it),
+    read a line at a time, or of a spreadsheet's first sheet. ``source`` is the file's
+    bytes, its path or an open binary file; hostile files are refused as they are read."""
+    if is_csv_name(file_name):
+        yield from iter_csv_rows(source)
         return
-    from refmeter.common.spreadsheets import sheet_names
-
-    yield from iter_sheet_rows(data, sheet_name=sheet_names(data)[0], max_rows=5_000_000)
+    yield from iter_sheet_rows(source, max_rows=MAX_SHEET_ROWS)
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -192,7 +196,7 @@ def readings_import(
 ) -> ReadingsImportResult:
     """Import daily frozen readings; ``actor`` None is the operator at the command line."""
     if actor is not None:
-        require(user=actor, action=Action.VIEW_REGISTRY)
+        require(user=actor, action=Action.IMPORT_READINGS)
     meters: dict[str, tuple[int, bool]] = {}
     for group in Group.objects.select_related("unit").only(
         "id", "meter_asset_number", "unit__path"

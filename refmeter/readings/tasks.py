@@ -1,39 +1,50 @@
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_tasks import task
+from django_tasks import TaskContext, task
 
-from refmeter.common.jobs import job_begin, job_finish, job_progress, job_upload
+from refmeter.common.jobs import job_run, job_task
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
+from refmeter.common.uploads import upload_discard, upload_open
 from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
 
 READINGS_IMPORT = "readings_import"
 
 
-@task()
-def readings_import_task(job_id: int) -> None:
-    job, actor = job_begin(job_id=job_id, now=timezone.now(), message=_("开始导入"))
-    data = job_upload(job)
-    try:
-        result = readings_import(
-            actor=actor,
-            rows=rows_from_file(data, job.parameters["file_name"]),
-            file_name=job.parameters["file_name"],
-            today=timezone.localdate(),
-            now=timezone.now(),
-            progress=lambda done, message: job_progress(
-                job_id=job_id, done=done, total=0, message=message
-            ),
-        )
-    except (UnableToImportReadings, UnreadableSpreadsheet) as error:
-        problems = getattr(error, "problems", None) or [str(error)]
-        job_finish(
-            job_id=job_id,
-            now=timezone.now(),
-            errors=problems,
-            message=_("未导入：发现 %(count)d 个问题")
-            % {"count": getattr(error, "total", len(problems))},
-        )
-        return
-    job_finish(job_id=job_id, now=timezone.now(), result=result.as_dict(), message=_("导入完成"))
+@job_task
+@task(takes_context=True)
+def readings_import_task(context: TaskContext, job_id: int) -> None:
+    with job_run(
+        job_id=job_id,
+        task_result_id=str(context.task_result.id),
+        clock=timezone.now,
+        message=_("开始导入"),
+    ) as run:
+        path = run.job.parameters["path"]
+        try:
+            # The readings and the job's success commit together: a retry after a crash
+            # finds the job either not done (and imports) or done (and is refused).
+            # The upload is read a line (or a sheet row) at a time, never whole.
+            with upload_open(path) as data, transaction.atomic():
+                result = readings_import(
+                    actor=run.user,
+                    rows=rows_from_file(data, run.job.parameters["file_name"]),
+                    file_name=run.job.parameters["file_name"],
+                    today=timezone.localdate(),
+                    now=timezone.now(),
+                    progress=lambda done, message: run.progress(
+                        done=done, total=0, message=message
+                    ),
+                )
+                run.succeed(now=timezone.now(), result=result.as_dict(), message=_("导入完成"))
+        except (UnableToImportReadings, UnreadableSpreadsheet) as error:
+            upload_discard(path)  # a refused upload is not kept
+            problems = getattr(error, "problems", None) or [str(error)]
+            run.fail(
+                now=timezone.now(),
+                errors=problems,
+                message=_("未导入：发现 %(count)d 个问题")
+                % {"count": getattr(error, "total", len(problems))},
+            )

@@ -11,28 +11,26 @@ from django.utils.translation import gettext as _
 
 from refmeter.common.jobs import job_create
 from refmeter.common.models import Job
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, check_upload_size
 from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
 from refmeter.readings.tasks import READINGS_IMPORT, readings_import_task
-
-MAX_UPLOAD_BYTES = 500 * 1024 * 1024
 
 
 @login_required
 def import_page(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
+    require(user=user, action=Action.IMPORT_READINGS)  # refused: a 403 page that says who may
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None or not upload.size:
             return render(
                 request, "refusal.html", {"message": _("请选择要上传的文件。")}, status=400
             )
-        if upload.size > MAX_UPLOAD_BYTES:
-            return render(
-                request,
-                "refusal.html",
-                {"message": _("文件超过 500 MB，请拆分后导入。")},
-                status=400,
-            )
+        try:
+            check_upload_size(file_name=upload.name or "", size=upload.size, csv_allowed=True)
+        except UnreadableSpreadsheet as error:
+            return render(request, "refusal.html", {"message": str(error)}, status=400)
         now = timezone.now()
         path = default_storage.save(
             f"imports/{now:%Y/%m}/readings-{now:%Y%m%d%H%M%S}-{upload.name}", upload

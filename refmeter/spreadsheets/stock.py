@@ -28,6 +28,7 @@ from openpyxl.styles import Font
 from refmeter.common.spreadsheets import column_letter, find_header, iter_sheet_rows, sheet_names
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.organisations.models import SupplyUnit, User
+from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_is_visible, unit_scope, units_visible_to
 from refmeter.registry.models import (
     AccessPoint,
@@ -122,6 +123,7 @@ def stock_export(*, actor: User | None, as_of: dt.date, progress: Progress = _no
     memory: rows are streamed from the database into a write-only workbook."""
     groups = Group.objects.filter(status=GroupStatus.RUNNING)
     if actor is not None:
+        require(user=actor, action=Action.EXPORT_STOCK)
         groups = groups.filter(unit_scope(user=actor))
     total = groups.count()
     workbook = Workbook(write_only=True)
@@ -544,6 +546,7 @@ def stock_import(
 ) -> StockResult:
     """Read, check and apply a checked workbook; every problem is reported, nothing is kept
     unless the whole workbook goes in. A dry run checks and counts, then rolls back."""
+    require(user=actor, action=Action.IMPORT_STOCK)
     names = sheet_names(data, max_rows=MAX_ROWS)
     missing = [name for name in (GROUP_SHEET, POINT_SHEET) if name not in names]
     if missing:

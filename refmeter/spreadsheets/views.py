@@ -12,14 +12,14 @@ from django.views.decorators.http import require_POST
 
 from refmeter.common.jobs import job_create
 from refmeter.common.models import Job
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, check_upload_size
 from refmeter.organisations.models import User
-from refmeter.organisations.permissions import Action
+from refmeter.organisations.permissions import Action, refusal_message
 from refmeter.organisations.selectors import user_may
 from refmeter.spreadsheets.stock import stock_export
 from refmeter.spreadsheets.tasks import STOCK_IMPORT, stock_import_task
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 def _user(request: HttpRequest) -> User:
@@ -34,7 +34,7 @@ def stock_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "spreadsheets/stock.html",
-        {"jobs": jobs, "may_import": user_may(user=request.user, action=Action.MANAGE_REGISTRY)},
+        {"jobs": jobs, "may_import": user_may(user=request.user, action=Action.IMPORT_STOCK)},
     )
 
 
@@ -52,15 +52,17 @@ def stock_download(request: HttpRequest) -> HttpResponse:
 @require_POST
 def stock_upload(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if not user_may(user=user, action=Action.MANAGE_REGISTRY):
+    if not user_may(user=user, action=Action.IMPORT_STOCK):
         return render(
-            request, "refusal.html", {"message": _("您的岗位角色无权执行此操作。")}, status=403
+            request, "refusal.html", {"message": refusal_message(Action.IMPORT_STOCK)}, status=403
         )
     upload = request.FILES.get("file")
     if upload is None or not upload.size:
         return render(request, "refusal.html", {"message": _("请选择要上传的文件。")}, status=400)
-    if upload.size > MAX_UPLOAD_BYTES:
-        return render(request, "refusal.html", {"message": _("文件超过 50 MB。")}, status=400)
+    try:
+        check_upload_size(file_name=upload.name or "", size=upload.size)
+    except UnreadableSpreadsheet as error:
+        return render(request, "refusal.html", {"message": str(error)}, status=400)
     now = timezone.now()
     path = default_storage.save(f"imports/{now:%Y/%m}/stock-{now:%Y%m%d%H%M%S}.xlsx", upload)
     job = job_create(

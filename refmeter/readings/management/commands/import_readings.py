@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
 from refmeter.organisations.management.actor import command_actor
+from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
+            path.stat()
         except OSError as error:
             raise CommandError(f"无法读取 {path}：{error.strerror}") from error
         actor = command_actor(options["user"]) if options["user"] else None
@@ -36,13 +37,13 @@ class Command(BaseCommand):
         try:
             result = readings_import(
                 actor=actor,
-                rows=rows_from_file(data, path.name),
+                rows=rows_from_file(path, path.name),  # read as it goes, never whole
                 file_name=path.name,
                 today=timezone.localdate(),
                 now=timezone.now(),
                 progress=progress,
             )
-        except (UnableToImportReadings, UnreadableSpreadsheet) as error:
+        except (UnableToImportReadings, UnreadableSpreadsheet, ActionNotAllowed) as error:
             sys.stderr.write("\n")
             problems = getattr(error, "problems", None) or [str(error)]
             if options["format"] == "json":

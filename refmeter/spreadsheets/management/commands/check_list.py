@@ -50,7 +50,8 @@ class Command(BaseCommand):
         actor = command_actor(options["user"]) if options["user"] else None
         path = Path(options["file"])
         try:
-            rows = open_sheets(path.read_bytes())[0].rows
+            path.stat()
+            rows = open_sheets(path)[0].rows  # its size and content are checked before reading
         except OSError as error:
             raise CommandError(f"无法读取 {path}：{error.strerror}") from error
         except UnreadableSpreadsheet as error:

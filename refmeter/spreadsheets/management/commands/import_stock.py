@@ -8,8 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from refmeter.common.spreadsheets import UnreadableSpreadsheet
+from refmeter.common.spreadsheets import UnreadableSpreadsheet, spreadsheet_bytes
 from refmeter.organisations.management.actor import command_actor
+from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.spreadsheets.stock import UnableToImportStock, stock_import
 
 
@@ -25,7 +26,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
+            path.stat()
         except OSError as error:
             raise CommandError(f"无法读取 {path}：{error.strerror}") from error
         actor = command_actor(options["user"])
@@ -40,12 +41,12 @@ class Command(BaseCommand):
         try:
             result = stock_import(
                 actor=actor,
-                data=data,
+                data=spreadsheet_bytes(path),  # its size is checked before it is read
                 now=timezone.now(),
                 dry_run=options["dry_run"],
                 progress=progress,
             )
-        except (UnableToImportStock, UnreadableSpreadsheet) as error:
+        except (UnableToImportStock, UnreadableSpreadsheet, ActionNotAllowed) as error:
             sys.stderr.write("\n")
             problems = getattr(error, "problems", None) or [str(error)]
             if as_json:
