@@ -22,8 +22,8 @@ from refmeter.anomalies.models import (
 from refmeter.anomalies.selectors import MeterState, Rule, case_get, meter_states, rules
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.common.text import clean_text
-from refmeter.organisations.models import Role, User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
 
 
 @dataclass
@@ -136,11 +136,6 @@ class UnableToHandleCase(Exception):
     pass
 
 
-def _require_role(user: User, roles: set[str], message: str) -> None:
-    if not (user.is_superuser or user.role == Role.ADMINISTRATOR or user.role in roles):
-        raise ActionNotAllowed(message)
-
-
 def _sheet_number(now: dt.datetime) -> str:
     prefix = f"LXD{now:%Y%m%d}"
     last = (
@@ -156,7 +151,7 @@ def contact_sheet_send(
     *, actor: User, case_id: int, request: str, now: dt.datetime
 ) -> ContactSheet:
     """Data-collection staff ask the unit's low-voltage inspectors to check on site."""
-    _require_role(actor, {Role.DATA_COLLECTION}, _("只有采集运维人员可以发出联系单。"))
+    require(user=actor, action=Action.SEND_CONTACT_SHEET)
     with transaction.atomic():
         case = case_get(user=actor, case_id=case_id)
         if case.status != CaseStatus.OPEN:
@@ -197,7 +192,7 @@ def contact_sheet_answer(
     now: dt.datetime,
 ) -> AnomalyCase:
     """The inspectors' on-site finding; the case closes with it as its cause."""
-    _require_role(actor, {Role.FIELD_STAFF}, _("只有用电检查人员可以填写现场核查结论。"))
+    require(user=actor, action=Action.RECORD_FINDING)
     if finding not in Cause.values:
         raise UnableToHandleCase(_("请选择现场核查结论。"))
     if found_on > now.date() + dt.timedelta(days=1):
@@ -249,6 +244,7 @@ def anomaly_case_open_by_hand(
     evidence: dict[str, Any] | None = None,
 ) -> AnomalyCase:
     """A case opened from a field finding (an inspection, an audit) rather than by a rule."""
+    require(user=actor, action=Action.OPEN_ANOMALY_CASE)
     from refmeter.organisations.selectors import unit_scope
     from refmeter.registry.models import Group
 

@@ -23,15 +23,12 @@ from refmeter.inspections.models import (
     InspectionResult,
     InspectionTarget,
 )
-from refmeter.organisations.models import Role, SupplyUnit, User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.models import SupplyUnit, User
+from refmeter.organisations.permissions import Action, require, role_may
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.registry.models import Point
 from refmeter.registry.selectors import RecordNotVisible, active_on_filter
 from refmeter.workorders.services import order_change_from_finding
-
-INSPECTING_ROLES = {Role.FIELD_STAFF, Role.ADMINISTRATOR}
-PLANNING_ROLES = {Role.FIELD_STAFF, Role.MANAGER, Role.ADMINISTRATOR}
 
 
 class UnableToRecordInspection(Exception):
@@ -39,11 +36,7 @@ class UnableToRecordInspection(Exception):
 
 
 def may_inspect(*, user: User) -> bool:
-    return bool(
-        user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or (user.unit_id and user.role in INSPECTING_ROLES))
-    )
+    return role_may(user=user, action=Action.RECORD_INSPECTION)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -62,8 +55,7 @@ def inspection_plan_create(
 ) -> InspectionPlan:
     """Sample at least ``fraction`` of each customer's active points, every (group, area)
     stratum at least its share rounded up, reproducibly from the recorded seed."""
-    if not (actor.is_superuser or actor.role in PLANNING_ROLES):
-        raise ActionNotAllowed(_("只有用电检查人员或管理人员可以制定检查计划。"))
+    require(user=actor, action=Action.PLAN_INSPECTIONS)
     if not unit_is_visible(user=actor, unit=unit):
         raise RecordNotVisible(_("您无权操作其他单位的数据。"))
     if not (Decimal("0.2") <= fraction <= 1):
@@ -141,8 +133,7 @@ def inspection_result_record(
 ) -> InspectionResult:
     """Record a finding at a point; it counts for any open plan the point is in, and starts
     what must follow: a theft check, a change order, a multiplier-mismatch case."""
-    if not may_inspect(user=actor):
-        raise ActionNotAllowed(_("只有装接/用电检查人员可以记录检查结果。"))
+    require(user=actor, action=Action.RECORD_INSPECTION)
     if finding not in Finding.values:
         raise UnableToRecordInspection(_("请选择检查结果。"))
     if finding == Finding.OTHER and not clean_text(note):

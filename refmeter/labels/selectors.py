@@ -19,6 +19,7 @@ from refmeter.labels.tokens import (
     token_read,
 )
 from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.registry.models import Group, Point, PointKind
 from refmeter.registry.selectors import RecordNotVisible, group_multiplier_on
@@ -262,12 +263,15 @@ def _point_targets(points: Any) -> list[LabelTarget]:
 
 
 def targets_for_group(*, user: User | None, group_id: int) -> list[LabelTarget]:
+    if user is not None:
+        require(user=user, action=Action.PRINT_LABELS)
     if user is not None and not Group.objects.filter(unit_scope(user=user), pk=group_id).exists():
         raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
     return _point_targets(Point.objects.filter(group_id=group_id).exclude(status="cancelled"))
 
 
 def targets_for_points(*, user: User, point_ids: list[int]) -> list[LabelTarget]:
+    require(user=user, action=Action.PRINT_LABELS)
     points = Point.objects.filter(
         unit_scope(user=user, unit_field="group__unit"), pk__in=point_ids
     ).exclude(status="cancelled")
@@ -278,6 +282,7 @@ def targets_for_points(*, user: User, point_ids: list[int]) -> list[LabelTarget]
 
 def targets_for_order(*, user: User, order_id: int) -> list[LabelTarget]:
     """Labels for a work order's new and changed points, printed before going out to connect."""
+    require(user=user, action=Action.PRINT_LABELS)
     from refmeter.workorders.models import LineAction, WorkOrderLine
     from refmeter.workorders.selectors import order_get
 

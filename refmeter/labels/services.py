@@ -121,7 +121,7 @@ def labels_prepare(
     before anything is issued. A preparation never committed (the drawing failed, the
     worker died) leaves only unused serials: their tokens scan as never issued."""
     if actor is not None:
-        require(user=actor, action=Action.VIEW_REGISTRY)
+        require(user=actor, action=Action.PRINT_LABELS)
     if not targets:
         raise UnableToIssueLabels(_("没有需要打印标签的点位。"))
     numbers = [target.account_number for target in targets]
@@ -219,7 +219,7 @@ def labels_issue(
 
 
 def label_void(*, actor: User, serial: int, reason: str, now: dt.datetime) -> Label:
-    require(user=actor, action=Action.EDIT_SUB_ACCOUNT)
+    require(user=actor, action=Action.PRINT_LABELS)
     with transaction.atomic():
         label = Label.objects.select_for_update().filter(serial=serial).first()
         if label is None:

@@ -13,6 +13,7 @@ from refmeter.common.spreadsheets import column_letter, find_header
 from refmeter.common.text import clean_digits, clean_text
 from refmeter.lineloss.models import AreaEnergy
 from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_scope
 from refmeter.registry.models import TransformerArea
 
@@ -40,6 +41,8 @@ def area_energy_load(
     *, actor: User | None, period_start: dt.date, rows: list[list[object]], now: dt.datetime
 ) -> AreaEnergyResult:
     """A month's supply and sales per area (supply may be blank: then not computable)."""
+    if actor is not None:
+        require(user=actor, action=Action.LOAD_AREA_ENERGY)
     header = find_header(rows, COLUMNS, {"area", "sales"})
     if header is None:
         raise UnableToLoadAreaEnergy([_("未找到表头：需要“台区编号”“供电量”“售电量”三列。")])

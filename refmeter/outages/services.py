@@ -15,6 +15,7 @@ from refmeter.common.jobs import job_create
 from refmeter.common.models import Job, JobStatus
 from refmeter.common.text import clean_digits, clean_text
 from refmeter.organisations.models import SupplyUnit, User
+from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.outages.models import Notice, NoticePoint, NoticeStatus, Outage, OutageKind
 from refmeter.outages.selectors import (
@@ -48,6 +49,7 @@ def outage_create(
     access_point_numbers: Sequence[str],
     now: dt.datetime,
 ) -> Outage:
+    require(user=actor, action=Action.MANAGE_OUTAGES)
     problems = []
     if not unit_is_visible(user=actor, unit=unit):
         problems.append(_("您无权操作其他单位的数据。"))
@@ -131,6 +133,7 @@ def _outage_locked(*, actor: User, outage_id: int) -> Outage:
 def outage_send_request(*, actor: User, outage_id: int, now: dt.datetime) -> Job:
     """Ask for the outage's notices to be sent by a background job. Refused while a sending
     job for the outage is queued or running."""
+    require(user=actor, action=Action.SEND_OUTAGE_NOTICES)
     with transaction.atomic():
         outage = _outage_locked(actor=actor, outage_id=outage_id)
         active = notify_jobs_active(outage_id=outage.pk, now=now)
@@ -383,6 +386,7 @@ def notices_resend(
     """Send failed notices again, by hand: every failed one, or the ones picked, which may
     also be notices whose result is unknown (the person has checked they did not arrive).
     Each gets a fresh round of attempts; who and when are kept on the notice."""
+    require(user=actor, action=Action.SEND_OUTAGE_NOTICES)
     with transaction.atomic():
         outage = _outage_locked(actor=actor, outage_id=outage_id)
         notices = Notice.objects.filter(outage=outage)

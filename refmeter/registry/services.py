@@ -400,7 +400,7 @@ def nearby_index_load(
     created when the row names its area (known, in the user's units) and its
     name. All rows are checked before anything is written.
     """
-    require(user=actor, action=Action.MANAGE_REGISTRY)
+    require(user=actor, action=Action.LOAD_NEARBY_INDEX)
     header = find_header(rows, NEARBY_HEADERS, {"number", "access_point_number"})
     if header is None:
         raise UnableToLoadNearbyIndex(

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.models import Versioned
 from refmeter.organisations.models import Role, SupplyUnit
+from refmeter.organisations.permissions import ROLES_FOR_ACTION, Action
 from refmeter.registry.models import (
     AccessPoint,
     Customer,
@@ -46,15 +47,19 @@ STEPS: dict[str, list[str]] = {
     OrderKind.CLOSURE: [Step.ACCEPTANCE, Step.REMOVAL, Step.ARCHIVE],
 }  # fmt: skip
 
-# Who does each step; an administrator may do any.
+# The action of each step in the role matrix (docs/permissions.md).
+STEP_ACTIONS: dict[str, Action] = {
+    Step.ACCEPTANCE: Action.ACCEPT_APPLICATION,
+    Step.SURVEY: Action.SURVEY_SITE,
+    Step.CONTRACT: Action.SIGN_CONTRACT,
+    Step.CONNECTION: Action.CONNECT_POINTS,
+    Step.INSTALLATION: Action.ENTER_INSTALLATION,
+    Step.REMOVAL: Action.REMOVE_METER,
+    Step.ARCHIVE: Action.ARCHIVE_ORDER,
+}
+# Who does each step, from the matrix; an administrator may do any.
 STEP_ROLES: dict[str, frozenset[str]] = {
-    Step.ACCEPTANCE: frozenset({Role.CLERK}),
-    Step.SURVEY: frozenset({Role.SURVEYOR}),
-    Step.CONTRACT: frozenset({Role.CUSTOMER_MANAGER}),
-    Step.CONNECTION: frozenset({Role.FIELD_STAFF}),
-    Step.INSTALLATION: frozenset({Role.FIELD_STAFF, Role.SURVEYOR}),
-    Step.REMOVAL: frozenset({Role.FIELD_STAFF}),
-    Step.ARCHIVE: frozenset({Role.CUSTOMER_MANAGER}),
+    step: ROLES_FOR_ACTION[action] - {Role.ADMINISTRATOR} for step, action in STEP_ACTIONS.items()
 }
 
 

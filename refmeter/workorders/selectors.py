@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 
 from refmeter.common.versions import Meanwhile
 from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
-from refmeter.organisations.models import Role, User
-from refmeter.organisations.permissions import Action, require
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require, role_may
 from refmeter.organisations.selectors import unit_scope
 from refmeter.registry.models import Group, Point, PointKind
 from refmeter.registry.selectors import active_on_filter
 from refmeter.workorders.models import (
-    STEP_ROLES,
+    STEP_ACTIONS,
     STEPS,
     Contract,
     LineAction,
@@ -35,11 +35,8 @@ class OrderNotVisible(Exception):
 
 
 def may_do_step(*, user: User, step: str) -> bool:
-    if not user.is_active:
-        return False
-    if user.is_superuser or user.role == Role.ADMINISTRATOR:
-        return True
-    return user.role in STEP_ROLES.get(step, frozenset())
+    action = STEP_ACTIONS.get(step)
+    return action is not None and role_may(user=user, action=action)
 
 
 def next_step(order: WorkOrder) -> str:
@@ -133,8 +130,8 @@ def orders_search(*, user: User, view: str = "mine") -> QuerySet[WorkOrder]:
     orders = visible_orders(user=user)
     done = Q(step=Step.DONE)
     orders = orders.filter(done) if view == "done" else orders.exclude(done)
-    if view == "mine" and not (user.is_superuser or user.role == Role.ADMINISTRATOR):
-        steps = [name for name, roles in STEP_ROLES.items() if user.role in roles]
+    if view == "mine":
+        steps = [step for step in STEP_ACTIONS if may_do_step(user=user, step=step)]
         orders = orders.filter(step__in=steps)
     return orders.order_by("-created_at", "-id")
 

@@ -17,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from refmeter.audit.models import AuditEntry
 from refmeter.common.models import Job, JobStatus
+from refmeter.organisations.models import Role
 from refmeter.outages.models import Notice, NoticePoint, NoticeStatus, OutageKind
 from refmeter.outages.services import (
     UnableToSendNotices,
@@ -88,6 +89,12 @@ def gateway(settings):
 
 
 @pytest.fixture
+def sender(city):
+    """Customer managers send the notices (docs/permissions.md)."""
+    return factories.user(unit=city.south, role=Role.CUSTOMER_MANAGER, username="sender")
+
+
+@pytest.fixture
 def street(city):
     """Area 0001: customer A's group (3 points, SMS number 13900000001) and customer B's
     group (2 points, SMS number typed with spaces); area 0002: customer C's group."""
@@ -130,10 +137,10 @@ def statuses(target) -> list[tuple[str, str, int]]:
 @pytest.mark.django_db(transaction=True)
 class TestPressingSend:
     def test_queues_a_job_that_sends_one_sms_per_phone_for_all_its_points(
-        self, client, city, street, gateway
+        self, client, city, sender, street, gateway
     ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
 
         with time_machine.travel(CLOCK, tick=False):
             page = press(client, target).content.decode()
@@ -156,10 +163,10 @@ class TestPressingSend:
                               "already": 0, "uncovered": 0}  # fmt: skip
 
     def test_a_second_press_while_the_job_waits_says_so_and_adds_no_job(
-        self, client, city, street, gateway
+        self, client, city, sender, street, gateway
     ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
 
         with time_machine.travel(CLOCK, tick=False):
             first = press(client, target, follow=False)
@@ -176,9 +183,11 @@ class TestPressingSend:
         assert (jobs_before_running, queued_tasks) == (1, 1)
         assert gateway.phones() == [PHONE_A, PHONE_B]
 
-    def test_pressing_again_after_the_job_sends_nothing_twice(self, client, city, street, gateway):
+    def test_pressing_again_after_the_job_sends_nothing_twice(
+        self, client, city, sender, street, gateway
+    ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
 
         with time_machine.travel(CLOCK, tick=False):
             press(client, target)
@@ -196,7 +205,7 @@ class TestPressingSend:
 
     def test_another_units_outage_is_refused_and_nothing_is_queued(self, client, city, street):
         target = outage(city, city.south_area)
-        client.force_login(city.north_clerk)
+        client.force_login(factories.user(unit=city.north, role=Role.CUSTOMER_MANAGER))
 
         response = press(client, target, follow=False)
 
@@ -324,10 +333,10 @@ class TestOneSmsPerPhone:
 @pytest.mark.django_db(transaction=True)
 class TestRetries:
     def test_a_failing_gateway_is_retried_with_back_off_until_it_succeeds(
-        self, client, city, street, gateway
+        self, client, city, sender, street, gateway
     ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
         gateway.answers = [503, 503]
 
         with time_machine.travel(CLOCK, tick=False):
@@ -437,9 +446,11 @@ class TestRetries:
 
 @pytest.mark.django_db(transaction=True)
 class TestResendingByHand:
-    def test_failed_notices_are_resent_with_who_and_when(self, client, city, street, gateway):
+    def test_failed_notices_are_resent_with_who_and_when(
+        self, client, city, sender, street, gateway
+    ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
         gateway.answers = [500] * 10
         resend_at = CLOCK + dt.timedelta(minutes=3)
 
@@ -455,16 +466,18 @@ class TestResendingByHand:
         assert "已重新提交 2 条通知" in page.content.decode()
         assert statuses(target) == [(PHONE_A, "sent", 2), (PHONE_B, "sent", 2)]
         notice = Notice.objects.get(phone=PHONE_A)
-        assert (notice.resent_by, notice.resent_at) == (city.south_clerk, resend_at)
+        assert (notice.resent_by, notice.resent_at) == (sender, resend_at)
         entry = AuditEntry.objects.get(action="outage.notices_resend")
         assert (entry.actor_id, entry.after) == (
-            city.south_clerk.pk, {"phones": [PHONE_A, PHONE_B]}
+            sender.pk, {"phones": [PHONE_A, PHONE_B]}
         )  # fmt: skip
-        assert "测试受理员" in detail and "已发送" in detail
+        assert "测试客户经理" in detail and "已发送" in detail
 
-    def test_an_unknown_notice_is_resent_only_when_picked(self, client, city, street, gateway):
+    def test_an_unknown_notice_is_resent_only_when_picked(
+        self, client, city, sender, street, gateway
+    ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
         gateway.answers = [0, 0]
 
         with time_machine.travel(CLOCK, tick=False):
@@ -479,9 +492,11 @@ class TestResendingByHand:
         assert statuses(target) == [(PHONE_A, "unknown", 1), (PHONE_B, "sent", 2)]
         assert gateway.phones() == [PHONE_A, PHONE_B, PHONE_B]
 
-    def test_nothing_to_resend_is_refused_and_nothing_changes(self, client, city, street, gateway):
+    def test_nothing_to_resend_is_refused_and_nothing_changes(
+        self, client, city, sender, street, gateway
+    ):
         target = outage(city, city.south_area)
-        client.force_login(city.south_clerk)
+        client.force_login(sender)
         with time_machine.travel(CLOCK, tick=False):
             press(client, target)
             factories.run_queued_tasks()

@@ -19,8 +19,8 @@ from refmeter.billing.models import (
     Bill,
     BillStatus,
 )
-from refmeter.organisations.models import Role, User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_scope
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import Group, Point, PointKind
@@ -36,8 +36,6 @@ TABS = (
     ALL,
 )
 
-VIEWER_ROLES = (Role.BILLING, Role.MANAGER, Role.ADMINISTRATOR)
-
 
 def tab_label(tab: str) -> str:
     labels = {
@@ -52,8 +50,7 @@ def tab_label(tab: str) -> str:
 
 def require_back_billing_viewer(user: User) -> None:
     """Billing staff and managers read back-billings (of their units only)."""
-    if not (user.is_superuser or user.role in VIEWER_ROLES):
-        raise ActionNotAllowed(_("只有电费人员和管理人员可以查看退补记录。"))
+    require(user=user, action=Action.VIEW_BACK_BILLINGS)
 
 
 def _person(user: User | None) -> str:

@@ -13,7 +13,6 @@ from refmeter.billing.models import Bill, BillingRun, BillStatus, ProblemReason
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope
 
-
 CENT = Decimal("0.01")
 
 

@@ -47,6 +47,7 @@ from refmeter.billing.services.normal_period import (
 from refmeter.common.periods import Period
 from refmeter.common.text import clean_text
 from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action
 from refmeter.registry.models import Group, GroupStatus
 from refmeter.registry.selectors import group_terms_pieces
 
@@ -344,13 +345,13 @@ def back_billing_compute(
 
     Beyond the sanity bound and not confirmed, raises ``BackBillingOverBound`` carrying the
     preview and writes nothing."""
-    require_billing(actor)
+    require_billing(actor, Action.COMPUTE_BACK_BILLING)
     group = Group.objects.filter(pk=group_id).select_related("device_type", "unit").first()
     if group is None:
         from refmeter.registry.selectors import RecordNotVisible
 
         raise RecordNotVisible(_("未找到该群组，或它不属于您所在单位及下属单位。"))
-    require_billing_for_unit(actor, group.unit)
+    require_billing_for_unit(actor, group.unit, Action.COMPUTE_BACK_BILLING)
     case = None
     if case_id is not None:
         case = AnomalyCase.objects.filter(pk=case_id).first()
@@ -431,7 +432,7 @@ def back_billing_compute(
     return back_billing
 
 
-def _locked(actor: User, back_billing_id: int) -> BackBilling:
+def _locked(actor: User, back_billing_id: int, action: Action) -> BackBilling:
     item = (
         BackBilling.objects.select_for_update(of=("self",))
         .select_related("group__unit")
@@ -440,16 +441,16 @@ def _locked(actor: User, back_billing_id: int) -> BackBilling:
     )
     if item is None:
         raise UnableToBill(_("未找到该退补记录。"))
-    require_billing_for_unit(actor, item.group.unit)
+    require_billing_for_unit(actor, item.group.unit, action)
     return item
 
 
 def back_billing_approve(*, actor: User, back_billing_id: int, now: dt.datetime) -> BillAdjustment:
     """Billing staff other than the computer approve; the amount is posted as an adjustment
     on the group's next bill."""
-    require_billing(actor)
+    require_billing(actor, Action.APPROVE_BACK_BILLING)
     with transaction.atomic():
-        item = _locked(actor, back_billing_id)
+        item = _locked(actor, back_billing_id, Action.APPROVE_BACK_BILLING)
         if item.status == BackBillingStatus.WITHDRAWN:
             raise UnableToBill(_("该退补已撤回，不能审批。"))
         if item.status != BackBillingStatus.DRAFT:
@@ -495,10 +496,10 @@ def back_billing_withdraw(
 ) -> BackBilling:
     """A back-billing waiting for approval is withdrawn with a reason; the record stays, so
     the case may have a new one. An approved back-billing is final."""
-    require_billing(actor)
+    require_billing(actor, Action.COMPUTE_BACK_BILLING)
     reason = clean_text(reason)
     with transaction.atomic():
-        item = _locked(actor, back_billing_id)
+        item = _locked(actor, back_billing_id, Action.COMPUTE_BACK_BILLING)
         if item.status == BackBillingStatus.APPROVED:
             raise UnableToBill(_("已审批的退补不能撤回。"))
         if item.status == BackBillingStatus.WITHDRAWN:

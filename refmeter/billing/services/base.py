@@ -6,8 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.translation import gettext as _
 
-from refmeter.organisations.models import Role, SupplyUnit, User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.models import SupplyUnit, User
+from refmeter.organisations.permissions import Action, ActionNotAllowed, require
 from refmeter.organisations.selectors import unit_is_visible
 
 CENT = Decimal("0.01")
@@ -26,24 +26,26 @@ class UnableToBill(Exception):
     pass
 
 
-def require_billing(user: User | None) -> None:
+def require_billing(user: User | None, action: Action = Action.RUN_BILLING) -> None:
+    """The billing action's role check; ``None`` is the operator at the command line."""
     if user is None:
         return
-    if not (user.is_superuser or user.role in (Role.BILLING, Role.ADMINISTRATOR)):
-        raise ActionNotAllowed(_("只有电费人员可以执行此操作。"))
+    require(user=user, action=action)
 
 
-def may_bill(user: User) -> bool:
+def may_bill(user: User, action: Action = Action.RUN_BILLING) -> bool:
     """Whether to offer billing actions to this user (the services check again)."""
     try:
-        require_billing(user)
+        require_billing(user, action)
     except ActionNotAllowed:
         return False
     return True
 
 
-def require_billing_for_unit(user: User | None, unit: SupplyUnit) -> None:
+def require_billing_for_unit(
+    user: User | None, unit: SupplyUnit, action: Action = Action.RUN_BILLING
+) -> None:
     """Billing staff act only for their own unit and the units under it."""
-    require_billing(user)
+    require_billing(user, action)
     if user is not None and not unit_is_visible(user=user, unit=unit):
         raise ActionNotAllowed(_("您只能为本单位及下属单位办理电费业务。"))

@@ -33,6 +33,7 @@ from refmeter.billing.services.base import (
 from refmeter.billing.services.bills import Progress, bills_compute
 from refmeter.common.periods import Period
 from refmeter.organisations.models import SupplyUnit, User
+from refmeter.organisations.permissions import Action
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import (
@@ -211,7 +212,7 @@ def billing_run_close(
 ) -> RunResult:
     """Close a unit's month: its bills are final; corrections are back-billings from then on.
     Refused while a group is unbilled unless ``allow_unbilled``."""
-    require_billing(actor)
+    require_billing(actor, Action.CLOSE_BILLING_MONTH)
     with transaction.atomic():
         run = (
             BillingRun.objects.select_for_update(of=("self",))
@@ -221,7 +222,7 @@ def billing_run_close(
         )
         if run is None or (actor is not None and not unit_is_visible(user=actor, unit=run.unit)):
             raise UnableToCloseMonth(_("没有这个账期，或它不属于您的单位。"))
-        require_billing_for_unit(actor, run.unit)
+        require_billing_for_unit(actor, run.unit, Action.CLOSE_BILLING_MONTH)
         label = f"{run.unit.name} {run.period_start:%Y-%m}"
         if run.status == RunStatus.CLOSED:
             raise UnableToCloseMonth(_("%(run)s 已经关账。") % {"run": label})

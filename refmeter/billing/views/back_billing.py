@@ -19,7 +19,7 @@ from refmeter.billing import services
 from refmeter.billing.models import BackBilling, BackBillingMethod, BackBillingStatus
 from refmeter.billing.selectors import back_billing as selectors
 from refmeter.organisations.models import User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.permissions import Action, ActionNotAllowed, refusal_message
 from refmeter.registry.selectors import RecordNotVisible
 
 FORM_FIELDS = (
@@ -97,8 +97,8 @@ def back_billing_new(request: HttpRequest) -> HttpResponse:
     """Compute from an anomaly case. A result beyond the sanity bound comes back as a preview
     and is written only when confirmed for the very amount that was shown."""
     user = _user(request)
-    if not services.may_bill(user):
-        return _refusal(request, _("只有电费人员可以执行此操作。"), 403)
+    if not services.may_bill(user, Action.COMPUTE_BACK_BILLING):
+        return _refusal(request, refusal_message(Action.COMPUTE_BACK_BILLING), 403)
     source = request.POST if request.method == "POST" else request.GET
     try:
         case = case_get(user=user, case_id=int(source.get("case", "0")))
