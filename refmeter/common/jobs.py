@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, OperationalError, connections, models, transaction
 from django.utils.translation import gettext as _
@@ -297,6 +298,12 @@ def job_run(
         yield run
     except (JobNotCurrent, OperationalError):
         raise
+    except PermissionDenied as refusal:
+        # The user lost the right to this work after asking for it: say why, calmly.
+        try:
+            run.fail(now=clock(), errors=[str(refusal)], message=str(refusal))
+        except DatabaseError:
+            logger.exception("job %s: could not record the refusal", job_id)
     except Exception as error:
         problem = _("后台任务意外出错（%(error)s），未能完成。请联系系统管理员。") % {
             "error": type(error).__name__

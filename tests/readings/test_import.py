@@ -7,6 +7,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from refmeter.readings.models import MeterReading, MeterReadingRevision
 from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
@@ -169,3 +170,27 @@ class TestImportPage:
 
         assert "共 2 行：新增 2，更正 0，未变 0。" in page
         assert MeterReading.objects.count() == 2
+
+    def test_a_job_whose_user_lost_the_role_fails_with_the_reason(self, client, city):
+        from refmeter.common.models import Job, JobStatus
+        from refmeter.organisations.models import Role
+
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
+        collector = factories.user(unit=city.south, role=Role.DATA_COLLECTION)
+        upload = io.BytesIO(
+            f"电能表资产编号,冻结日期,正向有功总,反向有功总\n{group.meter_asset_number},2026-11-01,10,0\n".encode()
+        )
+        upload.name = "采集.csv"
+        client.force_login(collector)
+        client.post(reverse("readings:import"), {"file": upload})
+        collector.role = Role.BILLING
+        collector.save(update_fields=["role"])
+
+        factories.run_queued_tasks()
+
+        job = Job.objects.get()
+        assert (job.status, job.errors) == (
+            JobStatus.FAILED,
+            ["导入抄表数据须由采集运维人员办理，您的岗位角色无权操作。"],
+        )
+        assert MeterReading.objects.count() == 0
