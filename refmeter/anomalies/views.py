@@ -15,7 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from refmeter.anomalies import selectors, services
+from refmeter.anomalies.forms import ContactSheetAnswerForm, ContactSheetForm
 from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus, Cause
+from refmeter.common.forms import form_problems
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.selectors import meter_series
@@ -125,9 +127,14 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def sheet_send(request: HttpRequest, case_id: int) -> HttpResponse:
+    form = ContactSheetForm(request.POST)
+    if not form.is_valid():
+        for problem in form_problems(form):
+            messages.error(request, problem)
+        return redirect("anomalies:case", case_id=case_id)
     try:
         sheet = services.contact_sheet_send(
-            actor=_user(request), case_id=case_id, request=request.POST.get("request", ""),
+            actor=_user(request), case_id=case_id, request=form.cleaned_data["request"],
             now=timezone.now(),
         )  # fmt: skip
     except (services.UnableToHandleCase, ActionNotAllowed, RecordNotVisible) as error:
@@ -145,10 +152,15 @@ def sheet_answer(request: HttpRequest, case_id: int) -> HttpResponse:
     except ValueError:
         messages.error(request, _("请填写核查日期。"))
         return redirect("anomalies:case", case_id=case_id)
+    form = ContactSheetAnswerForm(request.POST)
+    if not form.is_valid():
+        for problem in form_problems(form):
+            messages.error(request, problem)
+        return redirect("anomalies:case", case_id=case_id)
     try:
         services.contact_sheet_answer(
-            actor=_user(request), case_id=case_id, finding=request.POST.get("finding", ""),
-            note=request.POST.get("note", ""), found_on=found_on, now=timezone.now(),
+            actor=_user(request), case_id=case_id, finding=form.cleaned_data["finding"],
+            note=form.cleaned_data["note"], found_on=found_on, now=timezone.now(),
         )  # fmt: skip
     except (services.UnableToHandleCase, ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))

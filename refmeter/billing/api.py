@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 
 from refmeter.anomalies.selectors import case_rows, visible_cases
 from refmeter.billing.models import BillStatus
 from refmeter.billing.selectors.runs import visible_bills
+from refmeter.common.periods import UnusableMonth, month_parse
 from refmeter.organisations.api import TokenAuth
 from refmeter.organisations.models import User
 from refmeter.readings.services import UnableToImportReadings, readings_import
@@ -50,11 +50,21 @@ class ReadingsResult(Schema):
 
 
 class Problems(Schema):
+    """A batch refused: every problem, row by row (none when the body itself was unusable)."""
+
     detail: str
-    problems: list[str]
+    problems: list[str] = []
 
 
-@router.post("/readings", response={200: ReadingsResult, 400: Problems})
+class Refused(Schema):
+    detail: str
+
+
+# Beyond any count of bills or cases; a bigger offset is a mistake, not a page.
+MAX_OFFSET = 10_000_000
+
+
+@router.post("/readings", response={200: ReadingsResult, 400: Problems, 403: Refused})
 def post_readings(request: HttpRequest, batch: ReadingsBatch) -> Any:
     """A batch of daily frozen readings, all or none (the same rules as a file)."""
     header = ["meter_asset_number", "reading_date", "forward_total", "reverse_total",
@@ -87,10 +97,14 @@ class CaseOut(Schema):
     cause_label: str
 
 
-@router.get("/anomalies", response=list[CaseOut])
-def list_anomalies(request: HttpRequest, status: str = "open", limit: int = 500) -> Any:
+@router.get("/anomalies", response={200: list[CaseOut], 403: Refused})
+def list_anomalies(
+    request: HttpRequest,
+    status: Literal["open", "cleared", "closed"] = "open",
+    limit: int = Query(500, ge=1, le=5000),
+) -> Any:
     cases = visible_cases(user=_user(request)).filter(status=status).order_by("raised_on")
-    return case_rows(cases=cases[: min(limit, 5000)], today=timezone.localdate())
+    return case_rows(cases=cases[:limit], today=timezone.localdate())
 
 
 class BillOut(Schema):
@@ -111,19 +125,22 @@ class BillOut(Schema):
     total_amount: Decimal
 
 
-@router.get("/bills", response=list[BillOut])
-def list_bills(request: HttpRequest, period: str, limit: int = 1000, offset: int = 0) -> Any:
+@router.get("/bills", response={200: list[BillOut], 400: Refused, 403: Refused})
+def list_bills(
+    request: HttpRequest,
+    period: str,
+    limit: int = Query(1000, ge=1, le=10_000),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> Any:
     """The issued bills of a month, of the units the token's user may see."""
-    if not re.fullmatch(r"\d{4}-\d{2}", period):
-        raise HttpError(400, _("账期格式应为 YYYY-MM。"))
     try:
-        start = dt.date.fromisoformat(f"{period}-01")
-    except ValueError as error:
-        raise HttpError(400, _("账期格式应为 YYYY-MM。")) from error
+        start = month_parse(period).start_date
+    except UnusableMonth as error:
+        raise HttpError(400, str(error)) from None
     bills = (
         visible_bills(user=_user(request))
         .filter(run__period_start=start, status=BillStatus.ISSUED)
         .select_related("run__unit")
         .order_by("base_account_number")
     )
-    return list(bills[max(offset, 0) : max(offset, 0) + min(max(limit, 0), 10_000)])
+    return list(bills[offset : offset + limit])

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import cast
 
@@ -11,6 +10,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from refmeter.common.forms import form_problems
+from refmeter.inspections.forms import InspectionPlanForm
 from refmeter.inspections.selectors import plan_rows, plan_targets
 from refmeter.inspections.services import UnableToRecordInspection, inspection_plan_create
 from refmeter.organisations.models import User
@@ -26,29 +27,30 @@ def _user(request: HttpRequest) -> User:
 @login_required
 def plans(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    units = units_visible_to(user=user)
     if request.method == "POST":
-        unit = units_visible_to(user=user).filter(pk=request.POST.get("unit") or 0).first()
-        try:
-            start = dt.date.fromisoformat(request.POST.get("period_start", ""))
-            seed = int(request.POST["seed"]) if request.POST.get("seed") else None
-            if unit is None:
-                raise UnableToRecordInspection(_("请选择供电单位。"))
-            plan = inspection_plan_create(
-                actor=user, unit=unit, period_start=start, now=timezone.now(), seed=seed,
-                fraction=Decimal(request.POST.get("fraction") or "0.2"),
-            )  # fmt: skip
-        except ValueError:
-            messages.error(request, _("请填写检查期开始日期。"))
-        except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
-            messages.error(request, str(error))
+        form = InspectionPlanForm(request.POST, units=[(unit.pk, unit.name) for unit in units])
+        if not form.is_valid():
+            for problem in form_problems(form):
+                messages.error(request, problem)
         else:
-            return redirect("inspections:plan", plan_id=plan.pk)
+            data = form.cleaned_data
+            try:
+                plan = inspection_plan_create(
+                    actor=user, unit=units.get(pk=data["unit"]), period_start=data["period_start"],
+                    now=timezone.now(), seed=data["seed"],
+                    fraction=data["fraction"] if data["fraction"] is not None else Decimal("0.2"),
+                )  # fmt: skip
+            except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
+                messages.error(request, str(error))
+            else:
+                return redirect("inspections:plan", plan_id=plan.pk)
     return render(
         request,
         "inspections/plans.html",
         {
             "rows": plan_rows(user=user, today=timezone.localdate()),
-            "units": units_visible_to(user=user),
+            "units": units,
         },
     )
 

@@ -62,7 +62,15 @@ def verify(request: HttpRequest, token: str) -> Any:
     return scan_view(check=check, user=request.user, today=timezone.localdate())
 
 
-@router.get("/points/{point_id}/scans", response=list[ScanOut], auth=TokenAuth())
+class Refused(Schema):
+    detail: str
+
+
+@router.get(
+    "/points/{point_id}/scans",
+    response={200: list[ScanOut], 403: Refused, 404: Refused},
+    auth=TokenAuth(),
+)
 def list_point_scans(request: HttpRequest, point_id: int) -> Any:
     try:
         return point_scans(user=cast(User, request.user), point_id=point_id)

@@ -4,7 +4,6 @@ import csv
 import datetime as dt
 import io
 import json
-import re
 from typing import cast
 
 from django.contrib import messages
@@ -14,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from refmeter.common.periods import Period
+from refmeter.common.periods import Period, UnusableMonth, month_parse
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
 from refmeter.common.tables import write_xlsx
 from refmeter.lineloss.selectors import AreaLoss, area_history, lineloss_report
@@ -29,10 +28,13 @@ def _user(request: HttpRequest) -> User:
 
 
 def _period(request: HttpRequest) -> Period:
+    """The month asked for; last month when none is, or (with a message why) a bad one."""
     text = request.GET.get("period") or request.POST.get("period") or ""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
-    if match and 1 <= int(match.group(2)) <= 12:
-        return Period.month(int(match.group(1)), int(match.group(2)))
+    if text:
+        try:
+            return month_parse(text)
+        except UnusableMonth as error:
+            messages.error(request, str(error))
     last = timezone.localdate().replace(day=1) - dt.timedelta(days=1)
     return Period.month(last.year, last.month)
 

@@ -25,6 +25,8 @@ from refmeter.outages.selectors import (
 from refmeter.outages.services import UnableToPlanOutage, UnableToSendNotices, outage_create
 from refmeter.outages.tasks import notices_resend_start, outage_send_start
 
+REASON_LENGTH = Outage._meta.get_field("reason").max_length or 300
+
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
@@ -45,16 +47,24 @@ def outage_list(request: HttpRequest) -> HttpResponse:
             _moment(request.POST.get("starts_at", "")),
             _moment(request.POST.get("ends_at", "")),
         )
+        chosen = request.POST.get("unit", "")
         unit = (
-            units_visible_to(user=user).filter(pk=request.POST.get("unit") or 0).first()
-            or user.unit
-        )
+            units_visible_to(user=user).filter(pk=int(chosen)).first()
+            if chosen.isascii() and chosen.isdigit() and int(chosen) < 2**63
+            else None
+        ) or user.unit
+        reason = request.POST.get("reason", "")
         try:
             if starts_at is None or ends_at is None or unit is None:
                 raise UnableToPlanOutage(_("请填写停电的开始和结束时间。"))
+            if len(reason) > REASON_LENGTH:
+                raise UnableToPlanOutage(
+                    _("停电原因不能超过 %(most)d 个字符（现有 %(count)d 个）。")
+                    % {"most": REASON_LENGTH, "count": len(reason)}
+                )
             outage = outage_create(
                 actor=user, unit=unit, kind=request.POST.get("kind", ""), starts_at=starts_at,
-                ends_at=ends_at, reason=request.POST.get("reason", ""),
+                ends_at=ends_at, reason=reason,
                 area_numbers=request.POST.get("areas", "").replace("，", ",").split(","),
                 access_point_numbers=request.POST.get("access_points", "").replace("，", ",").split(","),
                 now=timezone.now(),

@@ -38,6 +38,8 @@ MAX_LISTED_PROBLEMS = 200
 # read a line at a time.
 MAX_SHEET_ROWS = 500_000
 CENT = Decimal("0.01")
+# Registers are numeric(14, 2): at most 12 digits before the decimal point.
+READING_LIMIT = Decimal(10) ** 12
 COLUMNS = {
     "meter": ("电能表资产编号", "资产编号", "表计资产号", "meter_asset_number", "meter"),
     "date": ("冻结日期", "抄表日期", "日期", "reading_date", "date"),
@@ -107,6 +109,8 @@ def _decimal(value: object) -> Decimal | None:
         return None
     if not number.is_finite():
         return None
+    if abs(number) >= READING_LIMIT:
+        return number  # refused as out of range; rounding it could overflow
     return number.quantize(CENT)
 
 
@@ -283,6 +287,8 @@ def readings_import(
                     problem(row_number, key, _("不能为空。"))
                 elif raw and number is None:
                     problem(row_number, key, _("“%(value)s”不是数字。") % {"value": raw})
+                elif number is not None and abs(number) >= READING_LIMIT:
+                    problem(row_number, key, _("示数超出范围：整数部分最多 12 位。"))
                 elif number is not None and number < 0:
                     problem(row_number, key, _("示数不能为负数。"))
                 values[key] = number

@@ -8,7 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Header, Query, Router, Schema, Status
 from ninja.errors import HttpError
+from pydantic import field_validator
 
+from refmeter.common.periods import EARLIEST_DATE, LATEST_DATE
 from refmeter.organisations.api import TokenAuth
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -74,11 +76,20 @@ class PointOut(Schema):
 
 
 class PointPatch(Schema):
-    reason: str
-    name: str | None = None
-    device_address: str | None = None
-    area_number: str | None = None
-    access_point_number: str | None = None
+    """At most as long as the columns (and the page's form) hold."""
+
+    reason: str = Field(..., max_length=500)
+    name: str | None = Field(None, max_length=200)
+    device_address: str | None = Field(None, max_length=300)
+    area_number: str | None = Field(None, max_length=32)
+    access_point_number: str | None = Field(None, max_length=17)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError(_("不能含有空字符（NUL）"))
+        return value
 
 
 class MultiplierOut(Schema):
@@ -130,9 +141,19 @@ class Refused(Schema):
     detail: str
 
 
+# Beyond any count the registry will hold; a bigger offset is a mistake, not a page.
+MAX_OFFSET = 10_000_000
+
+
 class Paging(Schema):
     limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+class MultiplierQuery(Schema):
+    on_date: dt.date | None = Field(None, ge=EARLIEST_DATE, le=LATEST_DATE)
+    period_start: dt.date | None = Field(None, ge=EARLIEST_DATE, le=LATEST_DATE)
+    period_end: dt.date | None = Field(None, ge=EARLIEST_DATE, le=LATEST_DATE)
 
 
 class GroupPage(Schema):
@@ -194,16 +215,15 @@ def list_group_points(request: HttpRequest, group_id: int, paging: Query[Paging]
     return {"count": points.count(), "items": selectors.point_rows(points=window)}
 
 
-@router.get("/groups/{group_id}/multiplier", response=MultiplierOut)
-def get_group_multiplier(
-    request: HttpRequest,
-    group_id: int,
-    on_date: dt.date | None = None,
-    period_start: dt.date | None = None,
-    period_end: dt.date | None = None,
-) -> Any:
+@router.get(
+    "/groups/{group_id}/multiplier",
+    response={200: MultiplierOut, 400: Refused, 403: Refused, 404: Refused},
+)
+def get_group_multiplier(request: HttpRequest, group_id: int, dates: Query[MultiplierQuery]) -> Any:
     """The multiplier on a date, and the point-days of a half-open period if one is given."""
     from refmeter.common.periods import Period
+
+    on_date, period_start, period_end = dates.on_date, dates.period_start, dates.period_end
 
     try:
         selectors.group_get(user=_user(request), group_id=group_id)
@@ -332,7 +352,9 @@ def patch_point(
     return point
 
 
-@router.get("/points/{point_id}/history", response={200: list[HistoryOut], 404: Refused})
+@router.get(
+    "/points/{point_id}/history", response={200: list[HistoryOut], 403: Refused, 404: Refused}
+)
 def get_point_history(request: HttpRequest, point_id: int) -> Any:
     try:
         return selectors.point_history(user=_user(request), point_id=point_id)
@@ -340,7 +362,7 @@ def get_point_history(request: HttpRequest, point_id: int) -> Any:
         raise _refusal(error) from error
 
 
-@router.get("/statistics", response=StatisticsOut)
+@router.get("/statistics", response={200: StatisticsOut, 403: Refused})
 def get_statistics(request: HttpRequest) -> Any:
     try:
         return selectors.point_statistics(user=_user(request), as_of=_today())

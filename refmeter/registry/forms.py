@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from refmeter.common.forms import BusinessDateField
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import units_visible_to
 
@@ -56,5 +57,7 @@ class PointEditForm(VersionedForm):
 class GroupTermsForm(VersionedForm):
     ct_ratio = forms.IntegerField(label=_("互感器倍率"), min_value=1, max_value=100_000)
     tariff_code = forms.CharField(label=_("电价代码"), max_length=32, required=False)
-    from_date = forms.DateField(label=_("执行日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    from_date = BusinessDateField(
+        label=_("执行日期"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     reason = forms.CharField(label=_("变更原因"), max_length=200)

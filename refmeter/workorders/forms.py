@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from refmeter.common.forms import BusinessDateField
 from refmeter.workorders.models import DocumentKind
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -42,30 +43,32 @@ class PlaceForm(forms.Form):
 
 class ContractForm(forms.Form):
     number = forms.CharField(label=_("合同编号"), max_length=40)
-    start_date = forms.DateField(label=_("合同生效日期"), widget=DATE)
-    end_date = forms.DateField(label=_("合同到期日期"), widget=DATE)
+    start_date = BusinessDateField(label=_("合同生效日期"), widget=DATE)
+    end_date = BusinessDateField(label=_("合同到期日期"), widget=DATE)
     approved_by = forms.CharField(label=_("审批人"), max_length=64, required=False)
-    approved_date = forms.DateField(label=_("审批日期"), widget=DATE, required=False)
-    signed_date = forms.DateField(label=_("签订日期"), widget=DATE, required=False)
+    approved_date = BusinessDateField(label=_("审批日期"), widget=DATE, required=False)
+    signed_date = BusinessDateField(label=_("签订日期"), widget=DATE, required=False)
 
 
 class ConnectionForm(forms.Form):
-    connection_date = forms.DateField(label=_("接电日期"), widget=DATE)
+    connection_date = BusinessDateField(label=_("接电日期"), widget=DATE)
     meter_asset_number = forms.CharField(label=_("参考表资产编号"), max_length=32, required=False)
     meter_barcode = forms.CharField(label=_("电能表条码"), max_length=32, required=False)
     meter_box_resource_number = forms.CharField(
         label=_("表箱资源编号"), max_length=32, required=False
     )
-    ct_ratio = forms.IntegerField(label=_("互感器倍率"), min_value=1, initial=1, required=False)
+    ct_ratio = forms.IntegerField(
+        label=_("互感器倍率"), min_value=1, max_value=100_000, initial=1, required=False
+    )
     tariff_code = forms.CharField(label=_("电价代码"), max_length=32, required=False)
 
 
 class ClosureForm(forms.Form):
-    closure_date = forms.DateField(label=_("拆表（销户）日期"), widget=DATE)
+    closure_date = BusinessDateField(label=_("拆表（销户）日期"), widget=DATE)
 
 
 class AllDatesForm(forms.Form):
-    all_lines = forms.DateField(label=_("全部点位的安装日期"), widget=DATE)
+    all_lines = BusinessDateField(label=_("全部点位的安装日期"), widget=DATE)
 
 
 class InstallationFileForm(forms.Form):

@@ -73,5 +73,5 @@ class TestBillsApi:
 
         assert (response.status_code, response.json()) == (
             400,
-            {"detail": "账期格式应为 YYYY-MM。"},
+            {"detail": "账期“2026-6x”格式不正确，应为 YYYY-MM，例如 2026-10。"},
         )

@@ -252,7 +252,7 @@ class TestApi:
             for parameter in patch["parameters"]
             if parameter["in"] == "header"
         ] == [("If-Match", "header", False)]
-        assert set(patch["responses"]) == {"200", "400", "403", "404", "412"}
+        assert set(patch["responses"]) == {"200", "400", "401", "403", "404", "412", "422"}
         assert "ETag" in patch["responses"]["200"]["headers"]
         assert "ETag" in get["responses"]["200"]["headers"]
 

@@ -53,6 +53,9 @@ from refmeter.registry.selectors import group_terms_pieces
 
 BOUND_TIMES = 3
 BOUND_MONTHS = 12
+# Far beyond any group (at most 100 sub-accounts and the base account): a count above it is
+# a typing error, not a finding.
+MAX_CORRECT_POINTS = 10_000
 
 
 def _price_on(group: Group, day: dt.date) -> Decimal:
@@ -280,6 +283,8 @@ def _preview(
             raise UnableToBill(_("请填写现场核实的正确点数（含基准户）。")) from error
         if correct_points < 1:
             raise UnableToBill(_("正确点数至少为 1。"))
+        if correct_points > MAX_CORRECT_POINTS:
+            raise UnableToBill(_("正确点数不能超过 %(most)d。") % {"most": MAX_CORRECT_POINTS})
         reference = reference_energy(group, period_start, period_end)
         correct_point_days = correct_points * days
         correct = energy(reference * correct_point_days / days)

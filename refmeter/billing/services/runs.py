@@ -8,7 +8,6 @@ never recomputed. Closing is its own, confirmed action.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -31,7 +30,7 @@ from refmeter.billing.services.base import (
     require_billing_for_unit,
 )
 from refmeter.billing.services.bills import Progress, bills_compute
-from refmeter.common.periods import Period
+from refmeter.common.periods import Period, UnusableMonth, month_parse
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
@@ -53,19 +52,10 @@ def _no_progress(done: int, total: int) -> None:
 def billing_period_parse(*, text: str, today: dt.date) -> Period:
     """The month named ``YYYY-MM``, if it can be billed: it has ended (its last day is
     before ``today``) and it is not before the system's first reading."""
-    text = (text or "").strip()
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
-    if not match:
-        shown = text if len(text) <= 20 else text[:20] + "…"
-        raise UnableToBill(
-            _("账期“%(text)s”格式不正确，应为 YYYY-MM，例如 2026-10。") % {"text": shown}
-        )
-    year, month = int(match.group(1)), int(match.group(2))
-    if not 1 <= month <= 12:
-        raise UnableToBill(_("账期“%(text)s”的月份应在 01 到 12 之间。") % {"text": text})
-    if year < 1900:
-        raise UnableToBill(_("账期“%(text)s”的年份不正确。") % {"text": text})
-    period = Period.month(year, month)
+    try:
+        period = month_parse(text)
+    except UnusableMonth as error:
+        raise UnableToBill(str(error)) from error
     label = f"{period.start_date:%Y-%m}"
     if period.end_date > today:
         raise UnableToBill(

@@ -42,10 +42,12 @@ def _refusal(request: HttpRequest, message: str, status: int) -> HttpResponse:
 
 
 def _number(value: str | None) -> int | None:
+    """A record id from the address; None for anything a database key cannot be."""
     try:
-        return int(value or "")
+        number = int(value or "")
     except ValueError:
         return None
+    return number if 0 < number < 2**63 else None
 
 
 @login_required
