@@ -132,14 +132,18 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: writes the answer does not depend on run after it is sent.
+    "refmeter.common.after_response.AfterResponseMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "refmeter.middleware.ChosenLanguageMiddleware",
+    "refmeter.middleware.ApiErrorsAsJsonMiddleware",
     "refmeter.middleware.ExplainedMethodRefusalMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "refmeter.middleware.RefuseNulCharactersMiddleware",
     "refmeter.organisations.middleware.SecurityHeadersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

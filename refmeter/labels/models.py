@@ -106,6 +106,14 @@ class ScanLog(models.Model):
         verbose_name = _("扫码记录")
         verbose_name_plural = _("扫码记录")
         ordering = ["-scanned_at", "-id"]
+        indexes = [
+            # What an address logged anonymously in the last hour (anonymous_scan_to_log).
+            models.Index(
+                fields=["remote_address", "scanned_at"],
+                condition=models.Q(user__isnull=True),
+                name="scanlog_anonymous_address",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.scanned_at} {self.serial} {self.result}"

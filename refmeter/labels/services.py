@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.labels.models import Label, LabelCounter, ScanLog, SigningKey
-from refmeter.labels.selectors import LabelCheck, LabelTarget, label_check, scan_url
+from refmeter.labels.selectors import (
+    LabelCheck,
+    LabelTarget,
+    anonymous_scan_to_log,
+    label_check,
+    scan_url,
+)
 from refmeter.labels.tokens import (
     private_key_load,
     private_key_text,
@@ -252,6 +258,22 @@ def scan_record(
 ) -> LabelCheck:
     """Check a scanned token and log the scan, whatever its result."""
     check = label_check(token)
+    _scan_log_write(check=check, user=user, now=now, remote_address=remote_address, via=via)
+    return check
+
+
+def scan_log_anonymous(*, check: LabelCheck, remote_address: str | None, now: dt.datetime) -> bool:
+    """Log an anonymous scan of the page, within the bounds of :func:`anonymous_scan_to_log`;
+    whether it was logged. The page calls it after its answer has been sent."""
+    if not anonymous_scan_to_log(check=check, remote_address=remote_address, now=now):
+        return False
+    _scan_log_write(check=check, user=None, now=now, remote_address=remote_address, via="page")
+    return True
+
+
+def _scan_log_write(
+    *, check: LabelCheck, user: object, now: dt.datetime, remote_address: str | None, via: str
+) -> None:
     authenticated = getattr(user, "is_authenticated", False)
     ScanLog.objects.create(
         scanned_at=now,
@@ -263,4 +285,3 @@ def scan_record(
         remote_address=remote_address,
         via=via,
     )
-    return check

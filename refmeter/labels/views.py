@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from typing import cast
 
@@ -13,7 +14,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
+from refmeter.common.after_response import after_response
+from refmeter.common.forms import form_problems
 from refmeter.common.jobs import job_create
+from refmeter.inspections.forms import InspectionResultForm
 from refmeter.inspections.models import Finding
 from refmeter.inspections.selectors import point_inspections
 from refmeter.inspections.services import (
@@ -22,8 +26,8 @@ from refmeter.inspections.services import (
     may_inspect,
 )
 from refmeter.labels.layouts import DEFAULT_LAYOUT, UnknownLayout, layout_get, layout_names
-from refmeter.labels.selectors import anonymous_scan_to_log, label_check, scan_view
-from refmeter.labels.services import scan_record
+from refmeter.labels.selectors import label_check, scan_view
+from refmeter.labels.services import scan_log_anonymous, scan_record
 from refmeter.labels.tasks import LABEL_PRINT, label_print_task, label_targets
 from refmeter.organisations.models import User
 from refmeter.organisations.network import client_address
@@ -40,11 +44,13 @@ def _user(request: HttpRequest) -> User:
 
 
 def _ids(request: HttpRequest) -> list[int]:
+    """The record ids asked for; none if any is not one (a number a database key can hold)."""
     raw = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
     try:
-        return [int(value) for value in raw]
+        ids = [int(value) for value in raw]
     except ValueError:
         return []
+    return ids if all(0 < number < 2**63 for number in ids) else []
 
 
 @login_required
@@ -107,7 +113,8 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
     """The page a phone opens from the QR code. No login needed; personal data only for staff.
 
     Anonymous scans are limited per client address (REFMETER_SCAN_RATE_LIMIT per
-    REFMETER_SCAN_RATE_WINDOW_SECONDS) and logged sparingly (see anonymous_scan_to_log).
+    REFMETER_SCAN_RATE_WINDOW_SECONDS) and logged sparingly (see anonymous_scan_to_log),
+    after the answer is sent.
     """
     user = request.user
     now = timezone.now()
@@ -134,8 +141,11 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
             response["Retry-After"] = str(refusal.retry_after)
             return response
         check = label_check(token)
-        if anonymous_scan_to_log(check=check, remote_address=address, now=now):
-            check = scan_record(token=token, user=user, now=now, remote_address=address)
+        # The log does not change the answer: it is written once the answer is sent.
+        after_response(
+            request,
+            functools.partial(scan_log_anonymous, check=check, remote_address=address, now=now),
+        )
     else:
         check = scan_record(token=token, user=user, now=now, remote_address=address)
     view = scan_view(check=check, user=user, today=timezone.localdate())
@@ -165,20 +175,21 @@ def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
     view = scan_view(check=check, user=request.user, today=timezone.localdate())
     if not view.valid or view.point_id is None:
         return render(request, "refusal.html", {"message": view.reason}, status=404)
-    try:
-        count = int(request.POST.get("found_count") or 0)
-    except ValueError:
-        count = 0
+    form = InspectionResultForm(request.POST)
+    if not form.is_valid():
+        for problem in form_problems(form):
+            messages.error(request, problem)
+        return redirect("labels:scan", token=token)
     try:
         inspection_result_record(
             actor=_user(request),
             point_id=view.point_id,
-            finding=request.POST.get("finding", ""),
-            note=request.POST.get("note", ""),
+            finding=form.cleaned_data["finding"],
+            note=form.cleaned_data["note"],
             now=timezone.now(),
             label_serial=view.serial,
-            found_location=request.POST.get("found_location", ""),
-            found_count=count,
+            found_location=form.cleaned_data["found_location"],
+            found_count=form.cleaned_data["found_count"] or 0,
         )
     except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))

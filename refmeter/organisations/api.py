@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 
+from refmeter.common.after_response import after_response
 from refmeter.organisations.network import client_address
 from refmeter.organisations.services import (
     UnableToAuthenticateToken,
@@ -35,7 +37,10 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         try:
             user = api_token_authenticate(
-                key=token, now=timezone.now(), client=client_address(request)
+                key=token,
+                now=timezone.now(),
+                client=client_address(request),
+                defer=functools.partial(after_response, request),
             )
         except UnableToAuthenticateToken as refusal:
             raise AuthenticationError(message=str(refusal)) from refusal

@@ -37,10 +37,15 @@ def units_visible_to(*, user: User) -> QuerySet[SupplyUnit]:
 
 
 def unit_is_visible(*, user: User, unit: SupplyUnit) -> bool:
+    return unit_path_is_visible(user=user, path=unit.path)
+
+
+def unit_path_is_visible(*, user: User, path: str) -> bool:
+    """:func:`unit_is_visible` for the unit of that path."""
     if user.unit_id is None:
         return user.is_superuser
     assert user.unit is not None
-    return unit.path.startswith(user.unit.path)
+    return path.startswith(user.unit.path)
 
 
 # ---------------------------------------------------------------- API tokens

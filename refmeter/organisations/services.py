@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import F, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -177,7 +179,22 @@ def _minutes(seconds: int) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
-def api_token_authenticate(*, key: str, now: dt.datetime, client: str = "") -> User:
+def _too_many_token_failures(*, now: dt.datetime) -> TooManyRequests:
+    retry_after = retry_after_seconds(now=now, window=TOKEN_FAILURE_WINDOW)
+    return TooManyRequests(
+        _("接口令牌校验失败次数过多，请 %(minutes)d 分钟后再试。")
+        % {"minutes": _minutes(retry_after)},
+        retry_after=retry_after,
+    )
+
+
+def api_token_authenticate(
+    *,
+    key: str,
+    now: dt.datetime,
+    client: str = "",
+    defer: Callable[[Callable[[], None]], None] | None = None,
+) -> User:
     """The user a bearer token acts as, or why not.
 
     Unknown tokens count against the client address: after
@@ -185,24 +202,33 @@ def api_token_authenticate(*, key: str, now: dt.datetime, client: str = "") -> U
     that address is refused with TooManyRequests until the window ends. Tokens that
     exist but expired, were revoked or outlived a password change do not count: they
     are a client to fix, not someone guessing.
+
+    A known token costs one query: the token, its user and unit, and the address's count
+    of failures, together. Its last use (at most once a minute) is written by ``defer``
+    if given (the API writes it after the answer is sent), else at once.
     """
     limit = int(settings.REFMETER_API_TOKEN_FAILURE_LIMIT)
-    if (
-        request_count(scope=TOKEN_FAILURES, client=client, now=now, window=TOKEN_FAILURE_WINDOW)
-        >= limit
-    ):
-        retry_after = retry_after_seconds(now=now, window=TOKEN_FAILURE_WINDOW)
-        raise TooManyRequests(
-            _("接口令牌校验失败次数过多，请 %(minutes)d 分钟后再试。")
-            % {"minutes": _minutes(retry_after)},
-            retry_after=retry_after,
-        )
+    failures = RequestCount.objects.filter(
+        scope=TOKEN_FAILURES,
+        client=client,
+        window_start=window_start(now=now, window=TOKEN_FAILURE_WINDOW),
+    ).values("count")[:1]
     token = (
-        ApiToken.objects.select_related("user", "user__unit").filter(key_hash=key_hash(key)).first()
+        ApiToken.objects.select_related("user", "user__unit")
+        .annotate(failures=Subquery(failures))
+        .filter(key_hash=key_hash(key))
+        .first()
     )
     if token is None:
+        if (
+            request_count(scope=TOKEN_FAILURES, client=client, now=now, window=TOKEN_FAILURE_WINDOW)
+            >= limit
+        ):
+            raise _too_many_token_failures(now=now)
         request_count_add(scope=TOKEN_FAILURES, client=client, now=now, window=TOKEN_FAILURE_WINDOW)
         raise UnableToAuthenticateToken(_("接口令牌无效或已吊销。"))
+    if (token.failures or 0) >= limit:
+        raise _too_many_token_failures(now=now)
     if token.revoked_at is not None or not token.user.is_active:
         raise UnableToAuthenticateToken(_("接口令牌无效或已吊销。"))
     if now >= token.expires_at:
@@ -214,30 +240,33 @@ def api_token_authenticate(*, key: str, now: dt.datetime, client: str = "") -> U
         raise UnableToAuthenticateToken(
             _("该用户的密码已修改，此前签发的接口令牌已失效，请重新签发。")
         )
-    _last_use_record(token=token, now=now)
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USE_RESOLUTION:
+        (defer or _now)(functools.partial(_last_use_record, token_id=token.pk, now=now))
     return token.user
 
 
-def _last_use_record(*, token: ApiToken, now: dt.datetime) -> None:
+def _now(work: Callable[[], None]) -> None:
+    work()
+
+
+def _last_use_record(*, token_id: int, now: dt.datetime) -> None:
     """Note the use at most once a minute, never waiting for or failing on it.
 
     A row another request is updating is skipped (PostgreSQL's SKIP LOCKED), and a
     database error here is logged, not raised: the request goes on either way.
     """
-    if token.last_used_at is not None and now - token.last_used_at < LAST_USE_RESOLUTION:
-        return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USE_RESOLUTION)
     try:
         with transaction.atomic():
             ids = list(
                 ApiToken.objects.select_for_update(skip_locked=True)
-                .filter(stale, pk=token.pk)
+                .filter(stale, pk=token_id)
                 .values_list("pk", flat=True)
             )
             if ids:
                 ApiToken.objects.filter(pk__in=ids).update(last_used_at=now)
     except DatabaseError:
-        logger.warning("Could not record the last use of API token %s", token.pk, exc_info=True)
+        logger.warning("Could not record the last use of API token %s", token_id, exc_info=True)
 
 
 # ---------------------------------------------------------------- request counting
@@ -262,17 +291,37 @@ def request_count_add(*, scope: str, client: str, now: dt.datetime, window: dt.t
             RequestCount.objects.filter(scope=scope, window_start__lt=start).delete()
 
 
+# The window of each scope whose ended windows this process has deleted already.
+_windows_cleared: dict[str, dt.datetime] = {}
+
+
 def request_admit(
     *, scope: str, client: str, limit: int, now: dt.datetime, window: dt.timedelta
 ) -> None:
     """Count this request, or refuse it when ``limit`` requests came in this window already.
 
-    A refused request writes nothing.
+    A refused request writes nothing. One statement (an upsert that counts only while
+    under the limit), since every anonymous scan passes here.
     """
-    if request_count(scope=scope, client=client, now=now, window=window) >= limit:
+    start = window_start(now=now, window=window)
+    table = connection.ops.quote_name(RequestCount._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (scope, client, window_start, count) VALUES (%s, %s, %s, 1) "
+            "ON CONFLICT (scope, client, window_start) "
+            f"DO UPDATE SET count = {table}.count + 1 WHERE {table}.count < %s "
+            "RETURNING count",
+            [scope, client, connection.ops.adapt_datetimefield_value(start), limit],
+        )
+        counted = cursor.fetchone()
+    if counted is None:
         retry_after = retry_after_seconds(now=now, window=window)
         raise TooManyRequests(
             _("请求过于频繁，请 %(minutes)d 分钟后再试。") % {"minutes": _minutes(retry_after)},
             retry_after=retry_after,
         )
-    request_count_add(scope=scope, client=client, now=now, window=window)
+    if counted[0] == 1 and _windows_cleared.get(scope) != start:
+        # The first count of a new window: windows are aligned, so every earlier one has
+        # ended and its counts are of no more use.
+        RequestCount.objects.filter(scope=scope, window_start__lt=start).delete()
+        _windows_cleared[scope] = start

@@ -6,10 +6,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -76,6 +77,24 @@ def max_concurrent(
 def group_multiplier_on(*, group_id: int, on_date: dt.date) -> int:
     """Active points of the group that day: the base account plus its active sub-accounts."""
     return Point.objects.filter(active_on_filter(on_date), group_id=group_id).count()
+
+
+def group_base_account_and_multiplier(*, group_id: int, on_date: dt.date) -> tuple[str, int]:
+    """The group's base account number and its multiplier that day, in one query."""
+    counted = Point.objects.filter(group_id=group_id).aggregate(
+        base=Max("account_number", filter=Q(kind=PointKind.BASE)),
+        multiplier=Count("id", filter=active_on_filter(on_date)),
+    )
+    return counted["base"] or "", int(counted["multiplier"])
+
+
+def base_account_subquery(*, group: str = "group_id") -> Subquery:
+    """The base account number of the outer row's group, to annotate a query with."""
+    return Subquery(
+        Point.objects.filter(group_id=OuterRef(group), kind=PointKind.BASE).values(
+            "account_number"
+        )[:1]
+    )
 
 
 def group_point_days(*, group_id: int, period: Period) -> int:
@@ -356,10 +375,39 @@ def group_get(*, user: User, group_id: int) -> Group:
     return group
 
 
+class _Base(NamedTuple):
+    pk: int
+    account_number: str
+    name: str
+    device_address: str
+    active_from_date: dt.date | None
+    active_to_date: dt.date | None
+
+
+_BASE_FIELDS = (
+    "pk",
+    "account_number",
+    "name",
+    "device_address",
+    "active_from_date",
+    "active_to_date",
+)
+
+
 def group_detail(*, user: User, group_id: int, as_of: dt.date) -> GroupDetail:
     group = group_get(user=user, group_id=group_id)
-    base_point = Point.objects.filter(group=group, kind=PointKind.BASE).first()
-    multiplier = group_multiplier_on(group_id=group.pk, on_date=as_of)
+    base = Point.objects.filter(group=group, kind=PointKind.BASE).values_list(*_BASE_FIELDS).first()
+    return _group_detail(
+        group,
+        base_point=_Base(*base) if base else None,
+        multiplier=group_multiplier_on(group_id=group.pk, on_date=as_of),
+        as_of=as_of,
+    )
+
+
+def _group_detail(
+    group: Group, *, base_point: _Base | None, multiplier: int, as_of: dt.date
+) -> GroupDetail:
     base_active = base_point is not None and is_active_on(
         as_of, base_point.active_from_date, base_point.active_to_date
     )
@@ -448,6 +496,108 @@ def _point_row(point: Point, base_account_number: str) -> PointRow:
     )
 
 
+# A point's row as values, without building model instances (the hot pages).
+_ROW_FIELDS = (
+    "pk",
+    "group_id",
+    "kind",
+    "account_number",
+    "name",
+    "device_address",
+    "nearby_number",
+    "access_point__number",
+    "access_point__name",
+    "area__number",
+    "area__name",
+    "status",
+    "active_from_date",
+    "active_to_date",
+    "version",
+)
+
+
+def _point_rows_from_values(
+    rows: Iterable[dict[str, Any]], base_account_number: str
+) -> list[PointRow]:
+    kinds = {value: str(label) for value, label in PointKind.choices}
+    statuses = {value: str(label) for value, label in PointStatus.choices}
+    return [
+        PointRow(
+            point_id=row["pk"],
+            group_id=row["group_id"],
+            kind=row["kind"],
+            kind_label=kinds.get(row["kind"], row["kind"]),
+            account_number=row["account_number"],
+            name=row["name"],
+            device_address=row["device_address"],
+            nearby_number=row["nearby_number"],
+            access_point_number=row["access_point__number"] or "",
+            access_point_name=row["access_point__name"] or "",
+            area_number=row["area__number"] or "",
+            area_name=row["area__name"] or "",
+            status=row["status"],
+            status_label=statuses.get(row["status"], row["status"]),
+            active_from_date=row["active_from_date"],
+            active_to_date=row["active_to_date"],
+            base_account_number=base_account_number,
+            version=row["version"],
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """What the group page shows, with one page of the group's points."""
+
+    detail: GroupDetail
+    page: Page  # of point ids, for the pager
+    points: list[PointRow]
+    multiplier_history: list[MultiplierSpan]
+    terms_history: list[TermsRow]
+    history: list[AuditLine]
+
+
+def group_page(
+    *,
+    user: User,
+    group_id: int,
+    as_of: dt.date,
+    page_number: str | int | None,
+    page_size: int,
+    history_limit: int = 50,
+) -> GroupPage:
+    """The group page in six queries whatever the group's size: the group (visibility
+    checked once); the kind, dates and base-account fields of its points, for the
+    multiplier, its history and the pager; the page's points with their places; the CT
+    ratio and tariff history; the newest ``history_limit`` changes."""
+    group = group_get(user=user, group_id=group_id)
+    points = list(
+        Point.objects.filter(group=group)
+        .order_by("kind", "account_number")
+        .values_list("kind", *_BASE_FIELDS)
+    )
+    base = next((_Base(*row[1:]) for row in points if row[0] == PointKind.BASE), None)
+    multiplier = sum(1 for row in points if is_active_on(as_of, row[5], row[6]))
+    page = Paginator([row[1] for row in points], page_size).get_page(page_number)
+    shown = {
+        row["pk"]: row
+        for row in Point.objects.filter(pk__in=list(page.object_list)).values(*_ROW_FIELDS)
+    }
+    return GroupPage(
+        detail=_group_detail(group, base_point=base, multiplier=multiplier, as_of=as_of),
+        page=page,
+        points=_point_rows_from_values(
+            (shown[pk] for pk in page.object_list), base.account_number if base else ""
+        ),
+        multiplier_history=multiplier_spans((row[5], row[6]) for row in points),
+        terms_history=group_terms_history(group_id=group.pk),
+        history=audit_history(
+            subject_type="group", subject_id=group.pk, include_children=True, limit=history_limit
+        ),
+    )
+
+
 def group_points(*, user: User, group_id: int) -> QuerySet[Point]:
     """The group's points, base account first; page it, then pass it to :func:`point_rows`."""
     group = group_get(user=user, group_id=group_id)
@@ -506,7 +656,16 @@ def point_get(*, user: User, point_id: int) -> Point:
 
 
 def point_detail(*, user: User, point_id: int) -> PointRow:
-    return point_rows(points=[point_get(user=user, point_id=point_id)])[0]
+    """One point as a row, in one query (its access point, area and base account with it)."""
+    require(user=user, action=Action.VIEW_REGISTRY)
+    rows = list(
+        Point.objects.filter(unit_scope(user=user, unit_field="group__unit"), pk=point_id)
+        .values(*_ROW_FIELDS)
+        .annotate(base_account_number=base_account_subquery())[:1]
+    )
+    if not rows:
+        raise _not_visible(_("用电点"))
+    return _point_rows_from_values(rows, rows[0]["base_account_number"] or "")[0]
 
 
 def point_history(*, user: User, point_id: int) -> list[AuditLine]:

@@ -76,21 +76,24 @@ def group_search(request: HttpRequest) -> HttpResponse:
 @registry_view
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     user = _user(request)
-    detail = selectors.group_detail(user=user, group_id=group_id, as_of=today())
-    page = _page(request, selectors.group_points(user=user, group_id=group_id))
+    shown = selectors.group_page(
+        user=user,
+        group_id=group_id,
+        as_of=today(),
+        page_number=request.GET.get("page"),
+        page_size=settings.REFMETER_PAGE_SIZE,
+    )
     return render(
         request,
         "registry/group_detail.html",
         {
-            "group": detail,
-            "page": page,
-            "points": selectors.point_rows(points=page.object_list),
-            "multiplier_history": selectors.group_multiplier_history(group_id=group_id),
-            "terms_history": selectors.group_terms_history(group_id=group_id),
+            "group": shown.detail,
+            "page": shown.page,
+            "points": shown.points,
+            "multiplier_history": shown.multiplier_history,
+            "terms_history": shown.terms_history,
             "may_manage": user_may(user=user, action=Action.MANAGE_REGISTRY),
-            "history": selectors.history_for_people(
-                selectors.group_history(user=user, group_id=group_id)[:50]
-            ),
+            "history": selectors.history_for_people(shown.history),
             "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
         },
     )

@@ -5,8 +5,14 @@ import datetime as dt
 import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.contrib.auth.models import AnonymousUser
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from refmeter.common.after_response import AfterResponseMiddleware
+from refmeter.labels import views
 from refmeter.labels.models import ScanLog
 from refmeter.labels.selectors import targets_for_group
 from refmeter.labels.services import labels_issue
@@ -189,3 +195,57 @@ class TestAnonymousScanLog:
         assert statuses == [404] * 60 + [429] * 240
         assert ScanLog.objects.count() == 20
         assert set(ScanLog.objects.values_list("result", "remote_address")) == {("forged", PHONE)}
+
+
+def close(response) -> None:
+    """What the WSGI server does once it has sent the answer (as the test client does it:
+    without closing the test's database connection)."""
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+
+
+class TestAnonymousScanCost:
+    """Every phone opens this page: four queries before the answer, the log after it."""
+
+    def answer(self, rf, token, *, address=PHONE):
+        request = rf.get(reverse("labels:scan", args=[token]), REMOTE_ADDR=address)
+        request.user = AnonymousUser()
+        return AfterResponseMiddleware(lambda request: views.scan(request, token))(request)
+
+    def test_the_answer_costs_four_queries_and_the_log_is_written_after_it(self, rf, labels):
+        with time_machine.travel(MORNING, tick=False):
+            close(self.answer(rf, labels[0].token, address=OTHER_PHONE))  # opens the window
+            with CaptureQueriesContext(connection) as answering:
+                response = self.answer(rf, labels[1].token)
+            logged_before_close = ScanLog.objects.filter(remote_address=PHONE).count()
+            with CaptureQueriesContext(connection) as after_the_answer:
+                close(response)
+
+        assert response.status_code == 200
+        assert len(answering.captured_queries) == 4
+        assert logged_before_close == 0
+        assert len(after_the_answer.captured_queries) == 2
+        assert list(
+            ScanLog.objects.filter(remote_address=PHONE).values_list("serial", "result", "user")
+        ) == [(labels[1].serial, "valid", None)]
+
+    def test_a_scan_that_is_not_logged_costs_one_query_after_the_answer(self, rf, labels):
+        with time_machine.travel(MORNING, tick=False):
+            close(self.answer(rf, labels[1].token))
+            response = self.answer(rf, labels[1].token)
+            with CaptureQueriesContext(connection) as after_the_answer:
+                close(response)
+
+        assert len(after_the_answer.captured_queries) == 1
+        assert ScanLog.objects.filter(remote_address=PHONE).count() == 1
+
+    def test_the_page_shows_the_point_its_base_account_and_multiplier(self, client, labels):
+        response = scan(client, labels[1].token, at=MORNING)
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert labels[1].account_number in page
+        assert f"{labels[0].account_number} · 综合倍率 5" in page

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from refmeter.organisations.models import ApiToken, User
-from refmeter.organisations.services import api_token_create
+from refmeter.organisations.services import api_token_authenticate, api_token_create
 
 ISSUED = dt.datetime(2026, 12, 1, 1, 0, tzinfo=dt.UTC)
 URL = "/api/v1/statistics"
@@ -175,6 +175,22 @@ class TestLastUse:
         call(client, key, at=used + dt.timedelta(seconds=60))
 
         assert ApiToken.objects.get().last_used_at == used + dt.timedelta(seconds=60)
+
+    def test_a_known_token_costs_one_query_and_its_use_is_written_afterwards(self, city):
+        key = api_token_create(user=city.south_clerk, name="营销系统接口", now=ISSUED)
+        used = ISSUED + dt.timedelta(hours=3)
+        deferred: list = []
+
+        with CaptureQueriesContext(connection) as queries:
+            user = api_token_authenticate(key=key, now=used, client=HOST, defer=deferred.append)
+        unwritten = ApiToken.objects.get().last_used_at
+        for work in deferred:
+            work()
+
+        assert user == city.south_clerk
+        assert len(queries.captured_queries) == 1
+        assert unwritten is None
+        assert ApiToken.objects.get().last_used_at == used
 
     def test_list_tokens_shows_each_token_s_state_and_last_use(self, client, city):
         used_key = api_token_create(user=city.south_clerk, name="营销系统接口", now=ISSUED)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from refmeter.audit.models import AuditEntry
@@ -87,6 +89,31 @@ class TestReads:
                 "device_type": None,
             }
         ]
+
+
+class TestPointReadCost:
+    def test_a_point_read_costs_two_queries_once_the_token_s_use_is_noted(
+        self, client, city, south_group
+    ):
+        headers = bearer(city.south_clerk)
+        point = Point.objects.get(group=south_group, account_number="1702000002")
+        client.get(f"/api/v1/points/{point.pk}", headers=headers)  # notes the token's use
+
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(f"/api/v1/points/{point.pk}", headers=headers)
+
+        assert response.status_code == 200
+        assert response.json()["account_number"] == "1702000002"
+        assert response.json()["base_account_number"] == "1702000001"
+        assert len(queries.captured_queries) == 2
+
+    def test_another_units_point_is_not_found(self, client, city, south_group):
+        point = Point.objects.get(group=south_group, kind=PointKind.BASE)
+
+        response = client.get(f"/api/v1/points/{point.pk}", headers=bearer(city.north_clerk))
+
+        assert response.status_code == 404
+        assert response.json() == {"detail": "未找到该用电点，或它不属于您所在单位及下属单位。"}
 
 
 class TestEdits:
