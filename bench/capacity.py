@@ -33,8 +33,10 @@ What it does, all on 127.0.0.1:
    - ``api``: ``GET /api/v1/points/{id}`` with the bearer token, over the group's points;
    - ``group``: the group page ``/groups/<id>/`` (first page of its points) as the clerk.
 
-   An endpoint whose step saturated (p99 over 1 s or more than 5 % errors) is not driven
-   at higher rates. An error is any answer other than 200, a refused connection or no
+   Before each step it waits (up to 90 s) until the machine is quiet (``--quiet``: less
+   than 20 % of its cores busy over a second), since other work on a shared machine
+   comes in bursts. An endpoint whose step saturated (p99 over 1 s or more than 5 %
+   errors) is not driven at higher rates. An error is any answer other than 200, a refused connection or no
    answer within 5 s.
 
 Results go to bench/results/capacity.json (one entry per ``--label``; the file keeps the
@@ -447,6 +449,20 @@ def load_step(spec: dict[str, Any], server_pid: int) -> dict[str, Any]:
     return step
 
 
+def _quiet(limit_pct: float, longest: float = 90.0) -> float:
+    """Wait (at most ``longest`` s) until the machine's cores were busy less than
+    ``limit_pct`` over one second: other work on a shared machine comes in bursts, and a
+    step run inside one measures the burst. Returns the busy share last seen."""
+    deadline = time.monotonic() + longest
+    while True:
+        busy_before, total_before = _busy_ticks()
+        time.sleep(1)
+        busy_after, total_after = _busy_ticks()
+        busy = 100 * (busy_after - busy_before) / max(1, total_after - total_before)
+        if busy < limit_pct or time.monotonic() > deadline:
+            return busy
+
+
 def _drain(port: int) -> None:
     """Wait (at most 60 s) until the server answers a static file at once again: requests
     left queued by a saturated step must not be counted against the next one."""
@@ -544,6 +560,7 @@ def profile_in_django(spec: dict[str, Any]) -> dict[str, Any]:
             ask(index)
         with CaptureQueriesContext(connection) as queries:
             ask(20)
+        queries_per_request = len(queries.captured_queries)  # before the next request clears it
         count = spec["requests"]
         started = time.process_time()
         for index in range(21, 21 + count):
@@ -573,7 +590,7 @@ def profile_in_django(spec: dict[str, Any]) -> dict[str, Any]:
         total = sum(layers.values()) or 1.0
         report[name] = {
             "requests": spec["requests"],
-            "queries_per_request": len(queries.captured_queries),
+            "queries_per_request": queries_per_request,
             "cpu_ms_per_request": cpu * 1000 / count,
             "layers_pct": {layer: 100 * own / total for layer, own in layers.items()},
             "top_functions": [
@@ -611,6 +628,18 @@ def run_table(run: dict[str, Any]) -> list[str]:
             cells.append(_cell(step))
         lines.append(f"| {rate} req/s | " + " | ".join(cells) + " |")
     return lines
+
+
+def _background(run: dict[str, Any]) -> str:
+    seen = [
+        step["machine_busy_before_pct"]
+        for entry in run["endpoints"].values()
+        for step in entry["steps"]
+        if "machine_busy_before_pct" in step
+    ]
+    if not seen:
+        return "other load before the steps not recorded"
+    return f"other load in the second before each step at most {max(seen):.0f} % of the cores"
 
 
 def cpu_table(run: dict[str, Any]) -> list[str]:
@@ -728,7 +757,7 @@ def write_results(label: str, run: dict[str, Any]) -> None:
             "",
             f"Run {entry['when']} on {entry['machine']}; gunicorn {entry['workers']} sync "
             f"workers; {entry['duration']} s per step; load average before the run "
-            f"{entry['loadavg_before']}. {entry.get('note', '')}".rstrip(),
+            f"{entry['loadavg_before']}; {_background(entry)}. {entry.get('note', '')}".rstrip(),
             "",
             *run_table(entry),
             "",
@@ -764,6 +793,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--profile-requests", type=int, default=200, help="requests per endpoint profiled"
+    )
+    parser.add_argument(
+        "--quiet",
+        type=float,
+        default=20.0,
+        help="before each step, wait (up to 90 s) until the machine is less busy than this "
+        "share of its cores (other work on a shared machine)",
     )
     parser.add_argument(
         "--code",
@@ -802,7 +838,9 @@ def main() -> None:
                     "address_base": address_base,
                 }
                 address_base += int(rate * options.duration) // SCANS_PER_ADDRESS + 1
+                background = _quiet(options.quiet)
                 step = load_step(spec, process.pid)
+                step["machine_busy_before_pct"] = background
                 results[name]["steps"].append(step)
                 print(
                     f"{rate:>4} req/s {name:<6} {_cell(step)}; machine "
