@@ -725,7 +725,7 @@ def verdicts(run: dict[str, Any]) -> list[str]:
             state = f"**not met** (p99 {p99_text}, {step['errors']:,} errors)"
         lines.append(
             f"- {TITLES[name]}: target p99 ≤ {p99:.0f} ms with 0 errors at {rate} req/s: "
-            f"{state}; highest rate held: {max(held) if held else 'none'} req/s"
+            f"{state}; highest rate held: {f'{max(held)} req/s' if held else 'none'}"
         )
     return lines
 
@@ -738,6 +738,10 @@ def write_results(label: str, run: dict[str, Any]) -> None:
         report = json.loads(path.read_text())
     report["runs"][label] = run
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_markdown(report)
+
+
+def write_markdown(report: dict[str, Any]) -> None:
     lines = [
         "# capacity benchmark: requests a second one app server holds",
         "",
@@ -747,8 +751,11 @@ def write_results(label: str, run: dict[str, Any]) -> None:
         "(from when the request was due to the end of the answer), errors (answers other "
         "than 200, refused or unanswered within 5 s) and the rate of answers achieved. The "
         "floor is a static file served by WhiteNoise in the same workers, measured in the "
-        "same run at the same rate, just before the pages. An endpoint is not driven past "
-        "a rate where it saturated (p99 > 1 s or > 5 % errors).",
+        "same run at the same rate, just before the pages. Each step starts once the "
+        "machine is quiet (other load below 20 % of its cores). An endpoint is not driven "
+        "past a rate where it saturated (p99 > 1 s or > 5 % errors). The runs marked "
+        '"before" served the code of the commit before this benchmark\'s changes '
+        "(`--code`).",
         "",
     ]
     for name, entry in report["runs"].items():

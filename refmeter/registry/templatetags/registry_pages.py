@@ -11,8 +11,11 @@ from typing import Any
 
 from django import template
 from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
+
+from refmeter.registry.selectors import PointRow
 
 register = template.Library()
 
@@ -44,3 +47,24 @@ def iso_date(value: Any) -> str:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
     return str(date_filter(value, "Y-m-d"))
+
+
+@register.filter
+def point_rows(points: Iterable[PointRow]) -> SafeString:
+    """The rows of a group page's point list (fifty to a page), one ``<tr>`` each with a
+    link to the point: what a ``{% for %}`` of a dozen variables a row rendered."""
+    return mark_safe(  # every part is escaped by _text
+        "".join(
+            f'<tr><td><a href="{_text(reverse("registry:point_detail", args=[point.point_id]))}">'
+            f"{_text(point.account_number)}</a></td>"
+            f"<td>{_text(point.name)}</td><td>{_text(point.device_address)}</td>"
+            f"<td>{_text(point.nearby_number)}</td>"
+            f"<td>{_text(point.access_point_number)}<br>"
+            f"<small>{_text(point.access_point_name)}</small></td>"
+            f"<td>{_text(point.area_number)}<br><small>{_text(point.area_name)}</small></td>"
+            f"<td>{_text(point.kind_label)}</td><td>{_text(point.status_label)}</td>"
+            f"<td>{_text(iso_date(point.active_from_date))}</td>"
+            f"<td>{_text(iso_date(point.active_to_date))}</td></tr>\n"
+            for point in points
+        )
+    )
