@@ -107,7 +107,7 @@ class ScanLog(models.Model):
         verbose_name_plural = _("扫码记录")
         ordering = ["-scanned_at", "-id"]
         indexes = [
-            # What an address logged anonymously in the last hour (anonymous_scan_to_log).
+            # What an address logged anonymously in the last hour (scan_log_anonymous).
             models.Index(
                 fields=["remote_address", "scanned_at"],
                 condition=models.Q(user__isnull=True),

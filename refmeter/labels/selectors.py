@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db import connection
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from refmeter.common.sql import column, fetch_one, table
 from refmeter.labels.models import Label, ScanLog, ScanResult, SigningKey
 from refmeter.labels.tokens import (
     MalformedToken,
@@ -19,11 +23,19 @@ from refmeter.labels.tokens import (
     signature_valid,
     token_read,
 )
-from refmeter.organisations.models import User
+from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_path_is_visible, unit_scope
-from refmeter.registry.models import Group, Point, PointKind, PointStatus
-from refmeter.registry.selectors import RecordNotVisible, group_base_account_and_multiplier
+from refmeter.registry.models import (
+    AccessPoint,
+    Customer,
+    Group,
+    Point,
+    PointKind,
+    PointStatus,
+    TransformerArea,
+)
+from refmeter.registry.selectors import RecordNotVisible
 
 REASONS = {
     ScanResult.MALFORMED: _lazy("这不是本系统签发的标签二维码。"),
@@ -56,19 +68,23 @@ def label_check(token: str) -> LabelCheck:
         parts = token_read(token)
     except MalformedToken:
         return LabelCheck(ScanResult.MALFORMED)
-    # One query for a genuine label: the label with its key. (The point is read by
-    # scan_view: a join of seven tables costs PostgreSQL more to plan than to run.)
-    label = Label.objects.filter(serial=parts.serial).select_related("key").first()
-    key = (
-        label.key
-        if label is not None and label.key.key_id == parts.key_id
-        else SigningKey.objects.filter(key_id=parts.key_id).first()
-    )
-    if key is None:
-        return LabelCheck(ScanResult.UNKNOWN_KEY, parts)
-    if not signature_valid(parts, public_key_load(key.public_key)):
+    # One statement for a genuine label: the label with its key (every phone that scans a
+    # label passes here, and the ORM took longer to build the query than the database to
+    # answer it).
+    row = fetch_one(_label_with_key_sql(), [parts.serial])
+    label = _label_from_row(row) if row is not None else None
+    if row is not None and row[-2] == parts.key_id:
+        public_key = row[-1]
+    else:
+        key = SigningKey.objects.filter(key_id=parts.key_id).first()
+        if key is None:
+            return LabelCheck(ScanResult.UNKNOWN_KEY, parts)
+        public_key = key.public_key
+        if label is not None and label.key_id != key.pk:
+            label = None  # a serial of another key: not a label this key signed
+    if not signature_valid(parts, _public_key(public_key)):
         return LabelCheck(ScanResult.FORGED, parts)
-    if label is None or label.key_id != key.pk:
+    if label is None:
         return LabelCheck(ScanResult.UNKNOWN, parts)
     if label.account_number != parts.account_number:
         return LabelCheck(ScanResult.FORGED, parts)
@@ -77,34 +93,47 @@ def label_check(token: str) -> LabelCheck:
     return LabelCheck(ScanResult.VALID, parts, label)
 
 
-ANONYMOUS_SCAN_LOG_PERIOD = dt.timedelta(hours=1)
+_LABEL_FIELDS = (
+    "id",
+    "serial",
+    "account_number",
+    "name",
+    "short_address",
+    "point",
+    "key",
+    "voided_at",
+)
 
 
-def anonymous_scan_to_log(
-    *, check: LabelCheck, remote_address: str | None, now: dt.datetime
-) -> bool:
-    """Whether an anonymous scan goes into the scan log.
-
-    Within an hour, one row per label (serial and account number) and result per client
-    address, and at most ``REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR`` rows per address: a
-    phone scanning one label again and again, or a probe trying forgeries, cannot grow
-    the log without bound. Scans by logged-in staff are always logged.
-    """
-    recent = ScanLog.objects.filter(
-        user__isnull=True,
-        remote_address=remote_address,
-        scanned_at__gt=now - ANONYMOUS_SCAN_LOG_PERIOD,
-        scanned_at__lte=now,
+@functools.cache
+def _label_with_key_sql() -> str:
+    columns = ", ".join(f"l.{column(Label, name)}" for name in _LABEL_FIELDS)
+    return (
+        f"SELECT {columns}, k.{column(SigningKey, 'key_id')}, k.{column(SigningKey, 'public_key')} "
+        f"FROM {table(Label)} l JOIN {table(SigningKey)} k ON k.{column(SigningKey, 'id')} = "
+        f"l.{column(Label, 'key')} WHERE l.{column(Label, 'serial')} = %s"
     )
-    same = Q(
-        serial=check.parts.serial if check.parts else None,
-        account_number=check.parts.account_number if check.parts else "",
-        result=check.result,
+
+
+def _label_from_row(row: tuple[Any, ...]) -> Label:
+    label_id, serial, account, name, address, point_id, key_id, voided_at = row[:8]
+    if isinstance(voided_at, str):  # SQLite hands raw statements' timestamps back as text
+        voided_at = parse_datetime(voided_at)
+    return Label(
+        id=label_id,
+        serial=serial,
+        account_number=account,
+        name=name,
+        short_address=address,
+        point_id=point_id,
+        key_id=key_id,
+        voided_at=voided_at,
     )
-    counts = recent.aggregate(rows=Count("id"), same=Count("id", filter=same))
-    if counts["same"]:
-        return False
-    return bool(counts["rows"] < int(settings.REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR))
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(text: str) -> Ed25519PublicKey:
+    return public_key_load(text)
 
 
 def scan_url(token: str) -> str:
@@ -141,17 +170,7 @@ def scan_view(*, check: LabelCheck, user: Any, today: dt.date) -> ScanView:
         return ScanView(False, check.result, check.reason, serial, account)
     label = check.label
     authenticated = bool(getattr(user, "is_authenticated", False))
-    # What the page shows of the point, as values: two queries with its group's base
-    # account and multiplier, cheaper than model instances or subqueries on a page that
-    # every phone opens.
-    points = Point.objects.values(
-        *_SCANNED_POINT, *(_SCANNED_POINT_FOR_STAFF if authenticated else ())
-    )
-    point = (
-        points.filter(pk=label.point_id)
-        if label.point_id is not None
-        else points.filter(account_number=label.account_number)
-    ).first()
+    point = _scanned_point(label=label, on_date=today)
     if point is None:
         # Printed before connection: the point enters the registry at installation entry.
         return ScanView(
@@ -163,7 +182,7 @@ def scan_view(*, check: LabelCheck, user: Any, today: dt.date) -> ScanView:
             name=label.name,
             device_address=label.short_address,
         )
-    base, multiplier = group_base_account_and_multiplier(group_id=point["group_id"], on_date=today)
+    base, multiplier = point["base_account_number"] or "", int(point["multiplier"])
     full = authenticated and unit_path_is_visible(user=user, path=point["group__unit__path"])
     personal = (
         {
@@ -210,29 +229,79 @@ def scan_view(*, check: LabelCheck, user: Any, today: dt.date) -> ScanView:
     )
 
 
+# What the scan page reads of the point, its group, customer, access point, area and unit.
 _SCANNED_POINT = (
-    "pk",
-    "account_number",
-    "name",
-    "device_address",
-    "status",
-    "group_id",
-    "group__customer__name",
-    "access_point__number",
-    "access_point__name",
-    "area__number",
-    "area__name",
+    (Point, "p", ("id", "account_number", "name", "device_address", "status", "group")),
+    (Customer, "c", ("name",)),
+    (AccessPoint, "ap", ("number", "name")),
+    (TransformerArea, "a", ("number", "name")),
+    (SupplyUnit, "u", ("path",)),
+    (
+        Customer,
+        "c",
+        (
+            "phone",
+            "registration_number",
+            "handler_name",
+            "handler_phone",
+            "outage_contact_name",
+            "outage_contact_phone",
+            "sms_number",
+        ),
+    ),
 )
-_SCANNED_POINT_FOR_STAFF = (
-    "group__unit__path",
-    "group__customer__phone",
-    "group__customer__registration_number",
-    "group__customer__handler_name",
-    "group__customer__handler_phone",
-    "group__customer__outage_contact_name",
-    "group__customer__outage_contact_phone",
-    "group__customer__sms_number",
-)
+_SCANNED_POINT_KEYS = (
+    "pk", "account_number", "name", "device_address", "status", "group_id",
+    "group__customer__name", "access_point__number", "access_point__name", "area__number",
+    "area__name", "group__unit__path", "group__customer__phone",
+    "group__customer__registration_number", "group__customer__handler_name",
+    "group__customer__handler_phone", "group__customer__outage_contact_name",
+    "group__customer__outage_contact_phone", "group__customer__sms_number",
+    "base_account_number", "multiplier",
+)  # fmt: skip
+
+
+def _scanned_point(*, label: Label, on_date: dt.date) -> dict[str, Any] | None:
+    """The labelled point as the scan page shows it, with its group's base account and
+    multiplier that day: one statement (a page every phone opens)."""
+    by_id = label.point_id is not None
+    day = connection.ops.adapt_datefield_value(on_date)
+    row = fetch_one(
+        _scanned_point_sql(by_id=by_id),
+        [day, day, label.point_id if by_id else label.account_number],
+    )
+    return dict(zip(_SCANNED_POINT_KEYS, row, strict=True)) if row is not None else None
+
+
+@functools.cache
+def _scanned_point_sql(*, by_id: bool) -> str:
+    def point(name: str, alias: str = "p") -> str:
+        return f"{alias}.{column(Point, name)}"
+
+    selected = ", ".join(
+        f"{alias}.{column(model, name)}" for model, alias, names in _SCANNED_POINT for name in names
+    )
+    active = (
+        f"{point('active_from_date', 'm')} <= %s AND ({point('active_to_date', 'm')} IS NULL "
+        f"OR {point('active_to_date', 'm')} > %s)"
+    )
+    return (
+        f"SELECT {selected}, "
+        f"(SELECT MAX({point('account_number', 'b')}) FROM {table(Point)} b "
+        f"WHERE {point('group', 'b')} = {point('group')} AND {point('kind', 'b')} = "
+        f"'{PointKind.BASE.value}'), "
+        f"(SELECT COUNT(*) FROM {table(Point)} m WHERE {point('group', 'm')} = {point('group')} "
+        f"AND {active}) "
+        f"FROM {table(Point)} p "
+        f"JOIN {table(Group)} g ON g.{column(Group, 'id')} = {point('group')} "
+        f"JOIN {table(Customer)} c ON c.{column(Customer, 'id')} = g.{column(Group, 'customer')} "
+        f"JOIN {table(SupplyUnit)} u ON u.{column(SupplyUnit, 'id')} = g.{column(Group, 'unit')} "
+        f"LEFT JOIN {table(AccessPoint)} ap "
+        f"ON ap.{column(AccessPoint, 'id')} = {point('access_point')} "
+        f"LEFT JOIN {table(TransformerArea)} a "
+        f"ON a.{column(TransformerArea, 'id')} = {point('area')} "
+        f"WHERE {point('id') if by_id else point('account_number')} = %s"
+    )
 
 
 @dataclass(frozen=True)

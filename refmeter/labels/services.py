@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record
+from refmeter.common.sql import column, execute, table
 from refmeter.labels.models import Label, LabelCounter, ScanLog, SigningKey
 from refmeter.labels.selectors import (
     LabelCheck,
     LabelTarget,
-    anonymous_scan_to_log,
     label_check,
     scan_url,
 )
@@ -262,13 +263,63 @@ def scan_record(
     return check
 
 
+ANONYMOUS_SCAN_LOG_PERIOD = dt.timedelta(hours=1)
+
+
 def scan_log_anonymous(*, check: LabelCheck, remote_address: str | None, now: dt.datetime) -> bool:
-    """Log an anonymous scan of the page, within the bounds of :func:`anonymous_scan_to_log`;
-    whether it was logged. The page calls it after its answer has been sent."""
-    if not anonymous_scan_to_log(check=check, remote_address=remote_address, now=now):
-        return False
-    _scan_log_write(check=check, user=None, now=now, remote_address=remote_address, via="page")
-    return True
+    """Log an anonymous scan of the page, sparingly; whether it was logged. The page calls
+    it after its answer has been sent.
+
+    Within an hour, one row per label (serial and account number) and result per client
+    address, and at most ``REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR`` rows per address: a
+    phone scanning one label again and again, or a probe trying forgeries, cannot grow
+    the log without bound. Scans by logged-in staff are always logged (``scan_record``).
+    One statement: the rule is the INSERT's condition.
+    """
+    serial = check.parts.serial if check.parts else None
+    account = check.parts.account_number if check.parts else ""
+    since = now - ANONYMOUS_SCAN_LOG_PERIOD
+    adapt = connection.ops.adapt_datetimefield_value
+    logged = execute(
+        _anonymous_scan_insert_sql(address_known=remote_address is not None, serial_known=serial is not None),
+        [
+            adapt(now), check.label.pk if check.label else None, serial, account, check.result,
+            remote_address,
+            *([remote_address] if remote_address is not None else []), adapt(since), adapt(now),
+            *([serial] if serial is not None else []), account, check.result,
+            *([remote_address] if remote_address is not None else []), adapt(since), adapt(now),
+            int(settings.REFMETER_SCAN_LOG_ANONYMOUS_PER_HOUR),
+        ],
+    )  # fmt: skip
+    return logged == 1
+
+
+@functools.cache
+def _anonymous_scan_insert_sql(*, address_known: bool, serial_known: bool) -> str:
+    def col(name: str) -> str:
+        return column(ScanLog, name)
+
+    # The address's anonymous rows of the last hour; "= %s" rather than a null-safe
+    # comparison so that the partial index on (address, time) serves both subqueries.
+    recent = (
+        f"{col('user')} IS NULL AND {col('remote_address')} "
+        + ("= %s" if address_known else "IS NULL")
+        + f" AND {col('scanned_at')} > %s AND {col('scanned_at')} <= %s"
+    )
+    same = (
+        f"{col('serial')} " + ("= %s" if serial_known else "IS NULL")
+        + f" AND {col('account_number')} = %s AND {col('result')} = %s"
+    )  # fmt: skip
+    columns = ", ".join(
+        col(name)
+        for name in ("scanned_at", "label", "serial", "account_number", "result", "remote_address", "user", "via")
+    )  # fmt: skip
+    return (
+        f"INSERT INTO {table(ScanLog)} ({columns}) "
+        "SELECT %s, %s, %s, %s, %s, %s, NULL, 'page' "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {table(ScanLog)} WHERE {recent} AND {same}) "
+        f"AND (SELECT COUNT(*) FROM {table(ScanLog)} WHERE {recent}) < %s"
+    )
 
 
 def _scan_log_write(

@@ -113,7 +113,7 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
     """The page a phone opens from the QR code. No login needed; personal data only for staff.
 
     Anonymous scans are limited per client address (REFMETER_SCAN_RATE_LIMIT per
-    REFMETER_SCAN_RATE_WINDOW_SECONDS) and logged sparingly (see anonymous_scan_to_log),
+    REFMETER_SCAN_RATE_WINDOW_SECONDS) and logged sparingly (see scan_log_anonymous),
     after the answer is sent.
     """
     user = request.user

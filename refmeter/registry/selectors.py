@@ -79,15 +79,6 @@ def group_multiplier_on(*, group_id: int, on_date: dt.date) -> int:
     return Point.objects.filter(active_on_filter(on_date), group_id=group_id).count()
 
 
-def group_base_account_and_multiplier(*, group_id: int, on_date: dt.date) -> tuple[str, int]:
-    """The group's base account number and its multiplier that day, in one query."""
-    counted = Point.objects.filter(group_id=group_id).aggregate(
-        base=Max("account_number", filter=Q(kind=PointKind.BASE)),
-        multiplier=Count("id", filter=active_on_filter(on_date)),
-    )
-    return counted["base"] or "", int(counted["multiplier"])
-
-
 def base_account_subquery(*, group: str = "group_id") -> Subquery:
     """The base account number of the outer row's group, to annotate a query with."""
     return Subquery(

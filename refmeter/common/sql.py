@@ -1,0 +1,62 @@
+"""Hand-written SQL for the few hot paths where building a query through the ORM costs more
+than running it (the anonymous scan page, opened by every phone that scans a label).
+
+The statements name their tables and columns through the models' ``_meta``, so a renamed
+table cannot silently break them, and run through Django's connection: they take part in
+its transactions and in the query log that tests count.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+def table(model: type[models.Model]) -> str:
+    """The model's table name, quoted for the database in use."""
+    return str(connection.ops.quote_name(model._meta.db_table))
+
+
+def column(model: type[models.Model], field: str) -> str:
+    """A field's column, quoted (``group`` → ``"group_id"``)."""
+    concrete = model._meta.get_field(field)
+    assert isinstance(concrete, models.Field), f"{model.__name__}.{field} has no column"
+    return str(connection.ops.quote_name(concrete.column))
+
+
+def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The first row of a read, or None.
+
+    On PostgreSQL the statement is sent with its parameters apart and prepared on the
+    connection (Django inlines parameters into the text, so PostgreSQL plans every query
+    anew: for the scan page's join of six tables planning took longer than running it).
+    Parameters are then typed by the values passed, so pass what the column holds.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            found: tuple[Any, ...] | None = cursor.fetchone()
+            return found
+    import psycopg
+
+    connection.ensure_connection()
+    started = time.monotonic()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        row = cursor.fetchone()
+    if connection.queries_logged:
+        # Counted like Django's own queries (tests assert how many a page costs).
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {list(params)!r}", "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return row
+
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    """Run a write; the number of rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.rowcount)
