@@ -329,6 +329,9 @@ LOGGING = {
 # Business settings.
 REFMETER_MAX_ACTIVE_SUB_ACCOUNTS = env_int("REFMETER_MAX_ACTIVE_SUB_ACCOUNTS", 100)
 REFMETER_PAGE_SIZE = env_int("REFMETER_PAGE_SIZE", 50)
+# The utility, as its documents and labels name it (full name; short name on labels).
+REFMETER_UTILITY_NAME = os.environ.get("REFMETER_UTILITY_NAME", "供电公司")
+REFMETER_UTILITY_SHORT_NAME = os.environ.get("REFMETER_UTILITY_SHORT_NAME", "供电公司")
 # Labels: the address their QR codes open, and the signing key (base64 of the 32 raw
 # Ed25519 private key bytes). Without a configured key one is generated on first use.
 REFMETER_LABEL_BASE_URL = os.environ.get("REFMETER_LABEL_BASE_URL", "http://127.0.0.1:8000")

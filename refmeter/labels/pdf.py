@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import IO
 
 import segno
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from refmeter.common.fonts import register_cjk_font
@@ -71,7 +72,13 @@ def labels_pdf(
     from reportlab.pdfgen.canvas import Canvas
 
     font = register_cjk_font()
-    canvas = Canvas(out, pagesize=(layout.page_width * mm, layout.page_height * mm))
+    # The initial font is the embedded one: reportlab's default (Helvetica) would be named,
+    # unembedded, on every page.
+    canvas = Canvas(
+        out, pagesize=(layout.page_width * mm, layout.page_height * mm), initialFontName=font
+    )
+    utility = str(settings.REFMETER_UTILITY_SHORT_NAME)
+    caption = _("扫码验真")
     canvas.setTitle(title or _("用电点二维码标签"))
     canvas.setCreator("refmeter")
     count = 0
@@ -87,13 +94,27 @@ def labels_pdf(
         bottom = top - layout.label_height * mm
         size = layout.qr_size * mm
         pad = max(0.0, (layout.label_height * mm - size) / 2)
+        qr_left = left + pad * 0.5
         canvas.drawImage(
-            ImageReader(io.BytesIO(qr_png(label.url))), left + pad * 0.5, bottom + pad, size, size
+            ImageReader(io.BytesIO(qr_png(label.url))), qr_left, bottom + pad, size, size
         )
-        text_left = left + pad * 0.5 + size + 1 * mm
+        # The caption under the code tells whoever finds the label what scanning it does.
+        canvas.setFont(font, 5.5)
+        canvas.drawCentredString(
+            qr_left + size / 2, bottom + max(0.6 * mm, pad - 2.4 * mm), caption
+        )
+        text_left = qr_left + size + 1 * mm
         text_width = left + layout.label_width * mm - text_left - 1.5 * mm
+        line_y = top - pad - 2.2 * mm
+        if utility:
+            canvas.setFont(font, 6)
+            canvas.drawString(
+                text_left, line_y, _wrap(utility, font=font, size=6, width=text_width, lines=1)[0]
+            )
+            line_y -= 3.3 * mm
+        else:
+            line_y -= 1.3 * mm
         canvas.setFont(font, 8.5)
-        line_y = top - pad - 3.5 * mm
         canvas.drawString(text_left, line_y, label.account_number)
         canvas.setFont(font, 6.3)
         for line in _wrap(label.name, font=font, size=6.3, width=text_width, lines=2) + _wrap(

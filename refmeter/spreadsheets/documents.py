@@ -116,6 +116,7 @@ def list_pdf(document: ListDocument) -> bytes:
         topMargin=margin,
         bottomMargin=15 * mm,
         title=document.title,
+        initialFontName=font,  # else reportlab names Helvetica, unembedded, on every page
     )
     available = page_size[0] - 2 * margin
     widths = list(document.widths) or [1.0] * len(document.header)
@@ -126,6 +127,7 @@ def list_pdf(document: ListDocument) -> bytes:
     table.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), font),  # cells default to Helvetica
                 ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecef")),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -145,7 +147,9 @@ def list_pdf(document: ListDocument) -> bytes:
         boxes = LongTable(
             [cells], colWidths=[available / len(cells)] * len(cells), rowHeights=[28 * mm]
         )
-        boxes.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        boxes.setStyle(
+            TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), font)])
+        )
         story += [Spacer(1, 6 * mm), boxes]
     pdf.build(story, onFirstPage=footer, onLaterPages=footer)
     return buffer.getvalue()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -59,11 +60,18 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"  {summary.groups} 个群组，{summary.points_active} 个在用用电点。")
         url = f"http://{options['host']}:{options['port']}/"
+        if not os.environ.get("REFMETER_LABEL_BASE_URL"):
+            # Labels printed from this demo open this demo, on whatever port it serves.
+            settings.REFMETER_LABEL_BASE_URL = url.rstrip("/")
         self.stdout.write("")
         self.stdout.write(f"refmeter 已就绪：{url}")
         self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
         for username, full_name, role, unit_code in DEMO_USERS:
             self.stdout.write(f"  {username:<10} {role.label}（{full_name}，单位 {unit_code}）")
+        self.stdout.write(
+            f"标签二维码打开：{settings.REFMETER_LABEL_BASE_URL}/s/…"
+            "（手机扫码需可访问的地址，可用 REFMETER_LABEL_BASE_URL 指定）"
+        )
         self.stdout.write(f"接口文档：{url}api/v1/docs    按 Ctrl+C 停止。")
         if options["no_server"]:
             return
