@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from typing import cast
 
@@ -15,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from refmeter.common.periods import Period, UnusableMonth, month_parse
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
-from refmeter.common.tables import write_xlsx
+from refmeter.common.tables import csv_response, export_name, xlsx_response
 from refmeter.lineloss.selectors import AreaLoss, area_history, lineloss_report
 from refmeter.lineloss.services import UnableToLoadAreaEnergy, area_energy_load
 from refmeter.organisations.models import User
@@ -97,21 +95,16 @@ HEADER = ["台区编号", "台区名称", "点·天", "虚拟电量", "供电量
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     period = _period(request)
     rows = _export_rows(_report(request, period))
-    name = f"lineloss-{period.start_date:%Y-%m}"
+    unit = _user(request).unit
+    parts = (_("台区线损"), unit.name if unit else "", f"{period.start_date:%Y-%m}")
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(HEADER)
-        writer.writerows(rows)
-        response = HttpResponse(buffer.getvalue().encode("utf-8-sig"), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-        return response
-    response = HttpResponse(
-        write_xlsx(title=_("台区虚拟电量"), header=HEADER, rows=rows),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        return csv_response(header=HEADER, rows=rows, name=export_name(*parts, extension="csv"))
+    return xlsx_response(
+        title=_("台区虚拟电量"),
+        header=HEADER,
+        rows=rows,
+        name=export_name(*parts, extension="xlsx"),
     )
-    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-    return response
 
 
 @login_required

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from refmeter.common.tables import write_xlsx
+from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.outages.models import Outage, OutageKind
@@ -172,9 +172,10 @@ def outage_export(request: HttpRequest, outage_id: int) -> HttpResponse:
          p.customer_name, p.contact_name, p.contact_phone, p.sms_number]
         for p in affected_points(outage=outage)
     )  # fmt: skip
-    response = HttpResponse(
-        write_xlsx(title=_("停电影响清单"), header=header, rows=rows),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    starts = timezone.localtime(outage.starts_at)
+    return xlsx_response(
+        title=_("停电影响清单"),
+        header=header,
+        rows=rows,
+        name=export_name(_("停电影响清单"), f"{starts:%Y-%m-%d}", outage.pk, extension="xlsx"),
     )
-    response["Content-Disposition"] = f'attachment; filename="outage-{outage.pk}.xlsx"'
-    return response

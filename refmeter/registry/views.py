@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from refmeter.common.tables import write_xlsx
+from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
 from refmeter.organisations.selectors import user_may
@@ -200,14 +200,14 @@ def group_export(request: HttpRequest, group_id: int) -> HttpResponse:
             start=1,
         )
     )
-    content = write_xlsx(title=_("虚拟子户清单"), header=point_export_header(), rows=rows)
-    response = HttpResponse(
-        content,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return xlsx_response(
+        title=_("虚拟子户清单"),
+        header=point_export_header(),
+        rows=rows,
+        name=export_name(
+            _("群组点位清单"), detail.base_account_number, today().isoformat(), extension="xlsx"
+        ),
     )
-    filename = f"group-{detail.base_account_number}-points.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 @registry_view

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from refmeter.common.jobs import job_create
 from refmeter.common.models import Job
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, check_upload_size
+from refmeter.common.tables import attachment, export_name
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, refusal_message
 from refmeter.organisations.selectors import user_may
@@ -42,9 +43,11 @@ def stock_page(request: HttpRequest) -> HttpResponse:
 def stock_download(request: HttpRequest) -> HttpResponse:
     content = stock_export(actor=_user(request), as_of=timezone.localdate())
     response = HttpResponse(content, content_type=XLSX)
-    response["Content-Disposition"] = (
-        f'attachment; filename="stock-check-list-{timezone.localdate():%Y%m%d}.xlsx"'
-    )
+    unit = _user(request).unit
+    response["Content-Disposition"] = attachment(
+        export_name(_("存量基准户核查清单"), unit.name if unit else "",
+                    timezone.localdate().isoformat(), extension="xlsx"),
+    )  # fmt: skip
     return response
 
 

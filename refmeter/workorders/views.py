@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
+from refmeter.common.tables import attachment, export_name
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry.selectors import RecordNotVisible
@@ -441,7 +442,9 @@ def order_document(request: HttpRequest, order_id: int, name: str, fmt: str) -> 
     else:
         content, content_type = list_xlsx(document), XLSX
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{order.number}-{name}.{fmt}"'
+    response["Content-Disposition"] = attachment(
+        export_name(document.title, order.number, extension=fmt)
+    )
     return response
 
 
@@ -458,5 +461,7 @@ def archive_file(request: HttpRequest, order_id: int, document_id: int) -> HttpR
 @login_required
 def application_template(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(application_list_template(), content_type=XLSX)
-    response["Content-Disposition"] = 'attachment; filename="application-list-template.xlsx"'
+    response["Content-Disposition"] = attachment(
+        export_name(_("接电申请清单模板"), extension="xlsx")
+    )
     return response

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -36,6 +37,9 @@ class TestBillingPages:
         )
         assert rows[1][:2] == (bill.number, bill.base_account_number)
         assert rows[1][12:16] == (270, 177.66, 0, 177.66)
+        assert export["Content-Disposition"] == "attachment; filename*=utf-8''" + quote(
+            f"电费_{city.south.name}_2026-06.xlsx"
+        )
 
     def test_a_clerk_cannot_run_billing(self, client, city, june):
         client.force_login(city.south_clerk)

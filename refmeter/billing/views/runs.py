@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from refmeter.billing import services
 from refmeter.billing.models import BillingRun
 from refmeter.billing.selectors import runs as selectors
-from refmeter.common.tables import write_xlsx
+from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 
@@ -150,14 +150,12 @@ def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
         ]
         for bill in bills.iterator(chunk_size=2000)
     )  # fmt: skip
-    response = HttpResponse(
-        write_xlsx(title=_("电费账单"), header=header, rows=rows),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return xlsx_response(
+        title=_("电费账单"),
+        header=header,
+        rows=rows,
+        name=export_name(_("电费"), run.unit.name, f"{run.period_start:%Y-%m}", extension="xlsx"),
     )
-    response["Content-Disposition"] = (
-        f'attachment; filename="bills-{run.period_start:%Y-%m}-{run.unit.code}.xlsx"'
-    )
-    return response
 
 
 @login_required
