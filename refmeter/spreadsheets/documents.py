@@ -15,7 +15,15 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
-from refmeter.common.fonts import register_cjk_font
+from refmeter.common.pdf import (
+    Block,
+    PrintDocument,
+    Signatures,
+    Space,
+    Table,
+    Text,
+    document_pdf,
+)
 
 
 @dataclass(frozen=True)
@@ -83,80 +91,18 @@ def list_xlsx(document: ListDocument) -> bytes:
 
 
 def list_pdf(document: ListDocument) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
-
-    font = register_cjk_font()
-    page_size = landscape(A4)
-    margin = 12 * mm
-    buffer = io.BytesIO()
-    body = ParagraphStyle("body", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
-    head = ParagraphStyle("head", parent=body, fontSize=8.5, alignment=1)
-    title = ParagraphStyle("title", fontName=font, fontSize=16, leading=20, alignment=1)
-    meta = ParagraphStyle("meta", fontName=font, fontSize=9.5, leading=13)
-
-    def footer(canvas: object, doc: object) -> None:
-        canvas.saveState()  # type: ignore[attr-defined]
-        canvas.setFont(font, 8)  # type: ignore[attr-defined]
-        canvas.drawRightString(  # type: ignore[attr-defined]
-            page_size[0] - margin,
-            8 * mm,
-            document.title + "  " + _("第 %(page)d 页") % {"page": doc.page},  # type: ignore[attr-defined]
-        )
-        canvas.restoreState()  # type: ignore[attr-defined]
-
-    pdf = SimpleDocTemplate(
-        buffer,
-        pagesize=page_size,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=margin,
-        bottomMargin=15 * mm,
-        title=document.title,
-        initialFontName=font,  # else reportlab names Helvetica, unembedded, on every page
-    )
-    available = page_size[0] - 2 * margin
-    widths = list(document.widths) or [1.0] * len(document.header)
-    scale = available / sum(widths)
-    data = [[Paragraph(_escape(text), head) for text in document.header]]
-    data += [[Paragraph(_escape(_text(value)), body) for value in row] for row in document.rows]
-    table = LongTable(data, colWidths=[width * scale for width in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), font),  # cells default to Helvetica
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8ecef")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    story: list[object] = [Paragraph(_escape(document.title), title), Spacer(1, 4 * mm)]
-    story += [Paragraph(_escape(f"{label}：{value}"), meta) for label, value in document.meta]
-    story += [Spacer(1, 3 * mm), table]
+    """The list on landscape A4: its header data, the table, a footnote, signature boxes."""
+    blocks: list[Block] = [Text(f"{label}：{value}") for label, value in document.meta]
+    blocks.append(Space(3))
+    blocks.append(
+        Table(header=document.header, rows=[[_text(v) for v in row] for row in document.rows],
+              widths=document.widths)
+    )  # fmt: skip
     if document.footnote:
-        story += [Spacer(1, 3 * mm), Paragraph(_escape(document.footnote), meta)]
+        blocks += [Space(3), Text(document.footnote)]
     if document.signatures:
-        signature_style = ParagraphStyle("sign", parent=meta, fontSize=10.5, leading=30)
-        cells = [Paragraph(_escape(f"{label}："), signature_style) for label in document.signatures]
-        boxes = LongTable(
-            [cells], colWidths=[available / len(cells)] * len(cells), rowHeights=[28 * mm]
-        )
-        boxes.setStyle(
-            TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, -1), font)])
-        )
-        story += [Spacer(1, 6 * mm), boxes]
-    pdf.build(story, onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        blocks += [Space(6), Signatures(labels=document.signatures, height_mm=28)]
+    return document_pdf(PrintDocument(title=document.title, blocks=blocks, landscape=True))
 
 
 def application_list_template(*, device_type: str = "", base_account_number: str = "") -> bytes:
