@@ -9,7 +9,9 @@ urlpatterns = [
     path("runs/<int:run_id>/", runs.run_detail, name="run"),
     path("runs/<int:run_id>/close/", runs.run_close, name="run_close"),
     path("runs/<int:run_id>/bills.xlsx", runs.run_export, name="run_export"),
+    path("runs/<int:run_id>/notices.pdf", runs.run_notices, name="run_notices"),
     path("bills/<int:bill_id>/", runs.bill_detail, name="bill"),
+    path("bills/<int:bill_id>/notice.pdf", runs.bill_notice, name="bill_notice"),
     path("back-billing/", back_billing.back_billing_list, name="back_billings"),
     path("back-billing/new/", back_billing.back_billing_new, name="back_billing_new"),
     path(

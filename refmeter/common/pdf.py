@@ -76,7 +76,15 @@ class Space:
     height_mm: float = 4
 
 
-Block = Heading | Text | Fields | Table | Chart | Signatures | Space | QR
+@dataclass(frozen=True)
+class NewPage:
+    """Start a new page: the next document of a batch, printed in one file."""
+
+    title: str = ""  # a title repeated at the top of the new page
+    subtitle: str = ""
+
+
+Block = Heading | Text | Fields | Table | Chart | Signatures | Space | QR | NewPage
 
 
 @dataclass(frozen=True)
@@ -164,7 +172,14 @@ def document_pdf(document: PrintDocument) -> bytes:
     from reportlab.lib.pagesizes import landscape as turned
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import (
+        LongTable,
+        PageBreak,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        TableStyle,
+    )
 
     font = register_cjk_font()
     page_size = turned(A4) if document.landscape else A4
@@ -192,15 +207,20 @@ def document_pdf(document: PrintDocument) -> bytes:
             return qr_image(value.url, value.size_mm)
         return Paragraph(escape(shown(value)), style)
 
-    story: list[Any] = [
-        Paragraph(escape(settings.REFMETER_UTILITY_NAME), utility),
-        Paragraph(escape(document.title), title),
-    ]
-    if document.subtitle:
-        story.append(Paragraph(escape(document.subtitle), subtitle))
-    story.append(Spacer(1, 4 * mm))
+    def masthead(heading_text: str, subtitle_text: str) -> list[Any]:
+        flowables = [
+            Paragraph(escape(settings.REFMETER_UTILITY_NAME), utility),
+            Paragraph(escape(heading_text), title),
+        ]
+        if subtitle_text:
+            flowables.append(Paragraph(escape(subtitle_text), subtitle))
+        return [*flowables, Spacer(1, 4 * mm)]
+
+    story: list[Any] = masthead(document.title, document.subtitle)
     for block in document.blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, NewPage):
+            story += [PageBreak(), *masthead(block.title or document.title, block.subtitle)]
+        elif isinstance(block, Heading):
             story.append(Paragraph(escape(block.text), heading))
         elif isinstance(block, Text):
             story.append(Paragraph(escape(block.text).replace("\n", "<br/>"), body))

@@ -13,9 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.billing import services
+from refmeter.billing.documents import bill_notice_pdf, bill_notices_pdf
 from refmeter.billing.models import BillingRun
 from refmeter.billing.selectors import runs as selectors
-from refmeter.common.tables import export_name, xlsx_response
+from refmeter.common.tables import attachment, export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 
@@ -183,3 +184,42 @@ def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
             "revisions": bill.revisions.select_related("replaced_by"),
         },
     )
+
+
+@login_required
+def bill_notice(request: HttpRequest, bill_id: int) -> HttpResponse:
+    bill = (
+        selectors.visible_bills(user=_user(request))
+        .filter(pk=bill_id)
+        .select_related("run__unit")
+        .first()
+    )
+    if bill is None:
+        return render(
+            request,
+            "refusal.html",
+            {"message": _("没有这张账单，或它不属于您的单位。")},
+            status=404,
+        )
+    response = HttpResponse(bill_notice_pdf(bill), content_type="application/pdf")
+    response["Content-Disposition"] = attachment(
+        export_name(_("电费通知单"), bill.base_account_number, f"{bill.run.period_start:%Y-%m}",
+                    extension="pdf")
+    )  # fmt: skip
+    return response
+
+
+@login_required
+def run_notices(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run_or_refusal(request, run_id)
+    if isinstance(run, HttpResponse):
+        return run
+    bills = (
+        selectors.run_bills(user=_user(request), run=run)
+        .select_related("run__unit")
+        .prefetch_related("adjustments")
+    )
+    name = export_name(_("电费通知单"), run.unit.name, f"{run.period_start:%Y-%m}", extension="pdf")
+    response = HttpResponse(bill_notices_pdf(bills, title=name), content_type="application/pdf")
+    response["Content-Disposition"] = attachment(name)
+    return response
