@@ -9,5 +9,6 @@ urlpatterns = [
     path("<int:case_id>/", views.case_detail, name="case"),
     path("<int:case_id>/sheet/", views.sheet_send, name="sheet_send"),
     path("<int:case_id>/sheet/answer/", views.sheet_answer, name="sheet_answer"),
+    path("<int:case_id>/sheet.pdf", views.sheet_print, name="sheet_print"),
     path("meters/<int:group_id>/", views.meter_page, name="meter"),
 ]

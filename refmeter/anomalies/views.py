@@ -15,9 +15,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from refmeter.anomalies import selectors, services
+from refmeter.anomalies.documents import contact_sheet_document
 from refmeter.anomalies.forms import ContactSheetAnswerForm, ContactSheetForm
 from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus, Cause
 from refmeter.common.forms import form_problems
+from refmeter.common.pdf import document_pdf
+from refmeter.common.tables import attachment, export_name
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.selectors import meter_series
@@ -167,3 +170,21 @@ def sheet_answer(request: HttpRequest, case_id: int) -> HttpResponse:
     else:
         messages.success(request, _("核查结论已记录，异常已办结。"))
     return redirect("anomalies:case", case_id=case_id)
+
+
+@login_required
+def sheet_print(request: HttpRequest, case_id: int) -> HttpResponse:
+    try:
+        case = selectors.case_get(user=_user(request), case_id=case_id)
+    except RecordNotVisible as error:
+        return _refusal(request, error, 404)
+    sheet = getattr(case, "sheet", None)
+    if sheet is None:
+        return _refusal(request, RecordNotVisible(_("该异常还没有发出联系单。")), 404)
+    row = selectors.case_rows(cases=[case], today=timezone.localdate())[0]
+    document = contact_sheet_document(case=case, row=row, sheet=sheet)
+    response = HttpResponse(document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = attachment(
+        export_name(document.title, sheet.number, extension="pdf")
+    )
+    return response

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from refmeter.common.pdf import document_pdf
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
 from refmeter.common.tables import attachment, export_name
 from refmeter.organisations.models import User
@@ -434,6 +435,13 @@ def step_return(request: HttpRequest, order_id: int) -> str:
 def order_document(request: HttpRequest, order_id: int, name: str, fmt: str) -> HttpResponse:
     order = selectors.order_get(user=_user(request), order_id=order_id)
     builders = {"confirmation": documents.confirmation_list, "annex": documents.contract_annex}
+    if name == "acceptance" and fmt == "pdf":
+        form = documents.acceptance_form(order)
+        response = HttpResponse(document_pdf(form), content_type="application/pdf")
+        response["Content-Disposition"] = attachment(
+            export_name(form.title, order.number, extension=fmt)
+        )
+        return response
     if name not in builders or fmt not in ("pdf", "xlsx"):
         return render(request, "refusal.html", {"message": _("没有这种文件。")}, status=404)
     document = builders[name](order)

@@ -108,3 +108,53 @@ class TestSheetsByAge:
         assert [(row.case_id, row.sheet_number[:3], row.sheet_answered) for row in rows] == [
             (stuck.pk, "LXD", False)
         ]
+
+
+class TestPrintedContactSheet:
+    def pdf_text(self, data: bytes) -> str:
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(data)
+        text = " ".join(page.get_textpage().get_text_range() for page in document)
+        document.close()
+        return " ".join(text.split())
+
+    def test_it_carries_the_case_the_request_the_chart_and_room_for_the_finding(
+        self, client, city, stuck
+    ):
+        client.force_login(factories.user(unit=city.south, role=Role.DATA_COLLECTION))
+        client.post(reverse("anomalies:sheet_send", args=[stuck.pk]), {"request": "请现场核实表计"})
+        sheet = ContactSheet.objects.get()
+
+        response = client.get(reverse("anomalies:sheet_print", args=[stuck.pk]))
+
+        assert response["Content-Type"] == "application/pdf"
+        text = self.pdf_text(response.content)
+        for expected in (
+            "计量异常联系单", sheet.number, stuck.meter_asset_number, "异常类型 停走",
+            "请现场核实表计", "参考表最近 30 天日电量", "10-02", "10-09", "□ 窃电",
+            "检查人员签字", "客户签字",
+        ):  # fmt: skip
+            assert expected in text, expected
+
+    def test_an_answered_sheet_prints_the_finding(self, client, city, stuck):
+        client.force_login(factories.user(unit=city.south, role=Role.DATA_COLLECTION))
+        client.post(reverse("anomalies:sheet_send", args=[stuck.pk]), {"request": "请现场核实表计"})
+        client.force_login(factories.user(unit=city.south, role=Role.FIELD_STAFF))
+        client.post(
+            reverse("anomalies:sheet_answer", args=[stuck.pk]),
+            {"finding": "bypass", "found_on": "2026-10-12", "note": "负荷未接入表计"},
+        )
+
+        text = self.pdf_text(client.get(reverse("anomalies:sheet_print", args=[stuck.pk])).content)
+
+        assert "绕越计量（负荷未接入表计） 核查日期 2026-10-12" in text
+        assert "□ 窃电" not in text
+
+    def test_a_case_without_a_sheet_has_none_to_print(self, client, city, stuck):
+        client.force_login(factories.user(unit=city.south, role=Role.DATA_COLLECTION))
+
+        response = client.get(reverse("anomalies:sheet_print", args=[stuck.pk]))
+
+        assert response.status_code == 404
+        assert "该异常还没有发出联系单。" in response.content.decode()

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from refmeter.common.spreadsheets import open_sheets
+from refmeter.organisations.models import Role
 from refmeter.spreadsheets.application_list import parse_application_list
 from refmeter.workorders import services
 from refmeter.workorders.models import OrderKind, Step, WorkOrder
@@ -253,6 +254,39 @@ class TestPrintedLists:
         text = pdf_text(response.content)
         assert "供用电合同附件：虚拟子户清单" in text
         assert "用电点总数（综合倍率）：3" in text
+
+
+class TestAcceptanceForm:
+    def test_it_prints_the_application_and_its_list_for_signature(
+        self, client, city, surveyed_order
+    ):
+        WorkOrder.objects.filter(pk=surveyed_order.pk).update(
+            handler_name="张三", handler_phone="13800138000", sms_number="13900139000",
+            points_applied=2,
+        )  # fmt: skip
+        client.force_login(city.south_admin)
+
+        response = client.get(
+            reverse("workorders:document", args=[surveyed_order.pk, "acceptance", "pdf"])
+        )
+
+        assert response["Content-Type"] == "application/pdf"
+        text = " ".join(pdf_text(response.content).split())
+        for expected in (
+            "参考表客户业务受理单", f"工单号 {surveyed_order.number}", "中国电信股份有限公司",
+            "经办人 张三", "13800138000", "短信号码 13900139000", "申请虚拟点数 2",
+            "楼道EPON设备", "城南新村56幢电信车库", "1702000001", "客户签章", "受理人",
+        ):  # fmt: skip
+            assert expected in text, expected
+
+    def test_another_units_order_has_no_form(self, client, city, surveyed_order):
+        client.force_login(factories.user(unit=city.north, role=Role.CLERK))
+
+        response = client.get(
+            reverse("workorders:document", args=[surveyed_order.pk, "acceptance", "pdf"])
+        )
+
+        assert response.status_code == 404
 
 
 class TestArchiveDeadlines:
