@@ -104,3 +104,49 @@ def plan_targets(*, user: User, plan_id: int) -> tuple[InspectionPlan | None, li
         }
         for target in targets
     ]
+
+
+@dataclass(frozen=True)
+class RouteStop:
+    point_id: int
+    account_number: str
+    name: str
+    address: str
+    customer: str
+    area: str  # "number name", or "" when the point has none
+    access_point: str
+
+
+def route_stops(
+    *, user: User, plan_id: int, area_number: str = ""
+) -> tuple[InspectionPlan | None, list[RouteStop]]:
+    """The plan's points still to inspect (of one transformer area if given), in the order
+    an inspector walks them: by area, then access point, then account number. One query."""
+    plan = InspectionPlan.objects.filter(unit_scope(user=user), pk=plan_id).first()
+    if plan is None:
+        return None, []
+    targets = InspectionTarget.objects.filter(plan=plan, result__isnull=True)
+    if area_number:
+        targets = targets.filter(point__area__number=area_number)
+    rows = (
+        targets.order_by("point__area__number", "point__access_point__number", "point__account_number")
+        .values(
+            "point_id", "point__account_number", "point__name", "point__device_address",
+            "point__group__customer__name", "point__area__number",
+            "point__area__name", "point__access_point__number", "point__access_point__name",
+        )
+    )  # fmt: skip
+    return plan, [
+        RouteStop(
+            point_id=row["point_id"],
+            account_number=row["point__account_number"],
+            name=row["point__name"],
+            address=row["point__device_address"],
+            customer=row["point__group__customer__name"],
+            area=" ".join(filter(None, [row["point__area__number"], row["point__area__name"]])),
+            access_point=" ".join(
+                filter(None, [row["point__access_point__number"], row["point__access_point__name"]])
+            ),
+        )
+        for row in rows
+    ]

@@ -7,4 +7,5 @@ app_name = "inspections"
 urlpatterns = [
     path("", views.plans, name="plans"),
     path("<int:plan_id>/", views.plan_detail, name="plan"),
+    path("<int:plan_id>/route.pdf", views.plan_route, name="plan_route"),
 ]

@@ -11,8 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.common.forms import form_problems
+from refmeter.common.pdf import document_pdf
+from refmeter.common.tables import attachment, export_name
+from refmeter.inspections.documents import route_sheet_document
 from refmeter.inspections.forms import InspectionPlanForm
-from refmeter.inspections.selectors import plan_rows, plan_targets
+from refmeter.inspections.selectors import plan_rows, plan_targets, route_stops
 from refmeter.inspections.services import UnableToRecordInspection, inspection_plan_create
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -65,3 +68,17 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
         "inspections/plan.html",
         {"plan": plan, "targets": targets, "done": sum(1 for target in targets if target["done"])},
     )
+
+
+@login_required
+def plan_route(request: HttpRequest, plan_id: int) -> HttpResponse:
+    area = request.GET.get("area", "").strip()[:32]
+    plan, stops = route_stops(user=_user(request), plan_id=plan_id, area_number=area)
+    if plan is None:
+        return render(request, "refusal.html", {"message": _("未找到该检查计划。")}, status=404)
+    document = route_sheet_document(plan=plan, stops=stops, area_number=area)
+    response = HttpResponse(document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = attachment(
+        export_name(document.title, plan.pk, area, extension="pdf")
+    )
+    return response

@@ -30,6 +30,7 @@ class AffectedPoint:
     contact_name: str
     contact_phone: str
     sms_number: str
+    customer_id: int = 0
 
 
 def affected_points(*, outage: Outage) -> list[AffectedPoint]:
@@ -62,6 +63,7 @@ def affected_points(*, outage: Outage) -> list[AffectedPoint]:
             contact_name=point.group.customer.outage_contact_name,
             contact_phone=point.group.customer.outage_contact_phone,
             sms_number=point.group.customer.sms_number,
+            customer_id=point.group.customer_id,
         )
         for point in points
     ]

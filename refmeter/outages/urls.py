@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:outage_id>/resend/", views.outage_resend, name="resend"),
     path("<int:outage_id>/progress/", views.outage_progress, name="progress"),
     path("<int:outage_id>/points.xlsx", views.outage_export, name="export"),
+    path("<int:outage_id>/letters.pdf", views.outage_letters, name="letters"),
 ]

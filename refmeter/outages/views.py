@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from refmeter.common.tables import export_name, xlsx_response
+from refmeter.common.pdf import document_pdf
+from refmeter.common.tables import attachment, export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope, units_visible_to
+from refmeter.outages.documents import outage_letters_document
 from refmeter.outages.models import Outage, OutageKind
 from refmeter.outages.selectors import (
     affected_points,
@@ -179,3 +181,22 @@ def outage_export(request: HttpRequest, outage_id: int) -> HttpResponse:
         rows=rows,
         name=export_name(_("停电影响清单"), f"{starts:%Y-%m-%d}", outage.pk, extension="xlsx"),
     )
+
+
+@login_required
+def outage_letters(request: HttpRequest, outage_id: int) -> HttpResponse:
+    outage = _outage(request, outage_id)
+    if outage is None:
+        return render(request, "refusal.html", {"message": _("未找到该停电计划。")}, status=404)
+    customer = request.GET.get("customer", "")
+    document = outage_letters_document(
+        outage=outage,
+        points=affected_points(outage=outage),
+        customer_id=int(customer) if customer.isdigit() and len(customer) < 19 else None,
+    )
+    starts = timezone.localtime(outage.starts_at)
+    response = HttpResponse(document_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = attachment(
+        export_name(document.title, f"{starts:%Y-%m-%d}", outage.pk, extension="pdf")
+    )
+    return response

@@ -5,6 +5,7 @@ import math
 from collections import Counter
 
 import pytest
+from django.urls import reverse
 
 from refmeter.anomalies.models import AnomalyCase
 from refmeter.inspections.models import FollowUp, InspectionTarget
@@ -146,3 +147,75 @@ class TestFindings:
 
         target.refresh_from_db()
         assert target.result is not None and target.result.finding == "sealed"
+
+
+class TestRouteSheet:
+    @staticmethod
+    def read(data: bytes) -> tuple[str, list[str]]:
+        import cv2
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(data)
+        text, codes = [], []
+        detector = cv2.QRCodeDetectorAruco()
+        for page in document:
+            text.append(page.get_textpage().get_text_range())
+            image = page.render(scale=300 / 72).to_numpy()
+            gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            found, decoded, _points, _straight = detector.detectAndDecodeMulti(gray)
+            codes += [code for code in decoded if code] if found else []
+        document.close()
+        return " ".join(" ".join(text).split()), codes
+
+    def test_the_points_to_inspect_grouped_by_area_with_codes_that_open_them(
+        self, client, settings, city, customers, field
+    ):
+        settings.REFMETER_LABEL_BASE_URL = "https://refmeter.example"
+        plan = inspection_plan_create(
+            actor=field, unit=city.south, period_start=START, now=NOW, seed=7
+        )
+        targets = list(InspectionTarget.objects.filter(plan=plan).select_related("point__area"))
+        done = targets[0]
+        inspection_result_record(
+            actor=field, point_id=done.point_id, finding="sealed", note="", now=NOW
+        )
+        pending = [target for target in targets if target.pk != done.pk]
+        client.force_login(field)
+
+        response = client.get(reverse("inspections:plan_route", args=[plan.pk]))
+
+        assert response["Content-Type"] == "application/pdf"
+        text, codes = self.read(response.content)
+        assert "周期检查路线单" in text
+        assert f"待检查点位 {len(pending)}" in text
+        for area in {target.point.area.number for target in pending}:
+            assert f"台区 {area}" in text
+        assert all(target.point.account_number in text for target in pending)
+        assert done.point.account_number not in text
+        assert sorted(codes) == sorted(
+            f"https://refmeter.example/points/{target.point_id}/" for target in pending
+        )
+
+    def test_one_area_only(self, client, city, customers, field):
+        plan = inspection_plan_create(
+            actor=field, unit=city.south, period_start=START, now=NOW, seed=7
+        )
+        targets = list(InspectionTarget.objects.filter(plan=plan).select_related("point__area"))
+        area = targets[0].point.area.number
+        client.force_login(field)
+
+        response = client.get(reverse("inspections:plan_route", args=[plan.pk]), {"area": area})
+
+        text, _codes = self.read(response.content)
+        for target in targets:
+            assert (target.point.account_number in text) == (target.point.area.number == area)
+
+    def test_another_units_plan_is_not_printed(self, client, city, customers, field):
+        plan = inspection_plan_create(
+            actor=field, unit=city.south, period_start=START, now=NOW, seed=7
+        )
+        client.force_login(factories.user(unit=city.north, role=Role.FIELD_STAFF))
+
+        response = client.get(reverse("inspections:plan_route", args=[plan.pk]))
+
+        assert response.status_code == 404

@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+from django.urls import reverse
 
 from refmeter.common.models import Job
 from refmeter.outages.models import Notice, OutageKind
@@ -174,3 +175,45 @@ class TestPages:
         assert (job.kind, job.status, job.parameters) == (
             "outage_notify", "queued", {"outage_id": int(response["Location"].split("/")[-2])},
         )  # fmt: skip
+
+
+class TestNoticeLetters:
+    @staticmethod
+    def pages(data: bytes) -> list[str]:
+        import pypdfium2
+
+        document = pypdfium2.PdfDocument(data)
+        pages = [" ".join(page.get_textpage().get_text_range().split()) for page in document]
+        document.close()
+        return pages
+
+    def test_one_letter_per_customer_listing_its_affected_points(self, client, city, town):
+        a, b, _subs = town
+        outage = plan(city, city.south_area, city.south_other_area)
+        client.force_login(city.south_admin)
+
+        response = client.get(reverse("outages:letters", args=[outage.pk]))
+
+        pages = self.pages(response.content)
+        assert response["Content-Type"] == "application/pdf"
+        assert len(pages) == 2
+        for page, group in zip(pages, sorted((a, b), key=lambda g: g.customer.name), strict=True):
+            affected = {p.account_number for p in affected_points(outage=outage)}
+            own = {p.account_number for p in group.points.all()} & affected
+            assert "停电通知书" in page and f"致：{group.customer.name}" in page
+            assert "2026-11-10 08:30 至 2026-11-10 17:00" in page and "线路检修" in page
+            assert f"下列 {len(own)} 个用电点" in page
+            assert all(number in page for number in own)
+            assert not any(number in page for number in affected - own)
+
+    def test_one_customers_letter(self, client, city, town):
+        _a, b, _subs = town
+        outage = plan(city, city.south_area, city.south_other_area)
+        client.force_login(city.south_admin)
+
+        response = client.get(
+            reverse("outages:letters", args=[outage.pk]), {"customer": b.customer_id}
+        )
+
+        pages = self.pages(response.content)
+        assert len(pages) == 1 and f"致：{b.customer.name}" in pages[0]
