@@ -102,7 +102,9 @@ def search_text_clean(raw: str) -> str:
         raise UnusableSearch(_("搜索内容含有无法识别的字符，请重新输入。"))
     text = clean_text(raw)
     if not text:
-        raise UnusableSearch(_("请输入户号、接入点编号、台区编号、电能表资产编号、客户名称或地址。"))
+        raise UnusableSearch(
+            _("请输入户号、接入点编号、台区编号、电能表资产编号、客户名称或地址。")
+        )
     if len(text) > MAX_QUERY_LENGTH:
         raise UnusableSearch(
             _("搜索内容不能超过 %(limit)d 个字符（现有 %(count)d 个）。")
@@ -111,9 +113,7 @@ def search_text_clean(raw: str) -> str:
     digits = text.replace(" ", "")
     if digits.isascii() and digits.isdigit():
         if len(digits) < MIN_NUMBER_PREFIX:
-            raise UnusableSearch(
-                _("号码请至少输入 %(count)d 位。") % {"count": MIN_NUMBER_PREFIX}
-            )
+            raise UnusableSearch(_("号码请至少输入 %(count)d 位。") % {"count": MIN_NUMBER_PREFIX})
         return digits
     if len(text) < MIN_TEXT_LENGTH:
         raise UnusableSearch(_("请至少输入 %(count)d 个字。") % {"count": MIN_TEXT_LENGTH})
@@ -132,9 +132,7 @@ def _counted(queryset: QuerySet[Any]) -> tuple[int, bool]:
     return min(count, COUNT_CAP), count > COUNT_CAP
 
 
-def _kind(
-    kind: str, queryset: QuerySet[Any], hits: list[Hit], *, more_url: str = ""
-) -> KindResult:
+def _kind(kind: str, queryset: QuerySet[Any], hits: list[Hit], *, more_url: str = "") -> KindResult:
     count, capped = _counted(queryset)
     return KindResult(
         kind=kind,
@@ -164,9 +162,13 @@ def _points(queryset: QuerySet[Point], limit: int) -> KindResult:
         Hit(
             title=row["account_number"],
             detail=" · ".join(
-                [str(kinds.get(row["kind"], row["kind"])), row["name"], row["device_address"],
-                 row["group__customer__name"]]
-            ),  # fmt: skip
+                [
+                    str(kinds.get(row["kind"], row["kind"])),
+                    row["name"],
+                    row["device_address"],
+                    row["group__customer__name"],
+                ]
+            ),
             url=reverse("registry:point_detail", args=[row["pk"]]),
             extra_url=reverse("registry:group_detail", args=[row["group_id"]]),
             extra_label=_("所属群组"),
@@ -196,12 +198,16 @@ def _groups(queryset: QuerySet[Group], limit: int, kind: str = "group") -> KindR
             title = row["meter_asset_number"]
             barcode = f" · {_('条码')} {row['meter_barcode']}" if row["meter_barcode"] else ""
             detail = f"{row['customer__name']} · {_('基准户')} {base}{barcode}"
-        hits.append(Hit(title=title, detail=detail, url=reverse("registry:group_detail", args=[row["pk"]])))
+        hits.append(
+            Hit(title=title, detail=detail, url=reverse("registry:group_detail", args=[row["pk"]]))
+        )
     return _kind(kind, queryset, hits)
 
 
 def _access_points(queryset: QuerySet[AccessPoint], limit: int) -> KindResult:
-    rows = queryset.order_by("number").values("pk", "number", "name", "area_id", "area__number", "area__name")[:limit]
+    rows = queryset.order_by("number").values(
+        "pk", "number", "name", "area_id", "area__number", "area__name"
+    )[:limit]
     hits = [
         Hit(
             title=row["number"],
@@ -237,6 +243,15 @@ def _customers(queryset: QuerySet[Customer], limit: int, text: str) -> KindResul
     return _kind("customer", queryset, hits, more_url=more)
 
 
+def _is_code(text: str) -> bool:
+    return (
+        len(text) >= MIN_NUMBER_PREFIX
+        and text.isascii()
+        and text.isalnum()
+        and any(character.isdigit() for character in text)
+    )
+
+
 def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> SearchResult:
     """What ``text`` names among the records of the user's units, kind by kind (only the
     kinds that found something). Raises :class:`UnusableSearch` for text that cannot be
@@ -269,14 +284,26 @@ def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> Sea
                 limit,
             ),
             _groups(
-                groups.filter(
-                    prefix_filter("meter_asset_number", query) | Q(meter_barcode=query)
-                ),
+                groups.filter(prefix_filter("meter_asset_number", query) | Q(meter_barcode=query)),
                 limit,
                 kind="meter",
             ),
             _access_points(access_points.filter(prefix_filter("number", query)), limit),
             _areas(areas.filter(prefix_filter("number", query)), limit),
+        ]
+    elif _is_code(query):
+        # Letters and digits without a space (ZJ0000012345): a meter's asset number or
+        # barcode as printed on it, not a fragment of a name; matched exactly, as typed
+        # and in capitals.
+        codes = {query, query.upper()}
+        kinds = [
+            _groups(
+                groups.filter(Q(meter_asset_number__in=codes) | Q(meter_barcode__in=codes)),
+                limit,
+                kind="meter",
+            ),
+            _access_points(access_points.filter(number__in=codes), limit),
+            _areas(areas.filter(number__in=codes), limit),
         ]
     else:
         if len(query) < MIN_POINT_TEXT_LENGTH:
@@ -286,10 +313,11 @@ def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> Sea
             )
             found_points = points.none()
         else:
-            found_points = points.filter(Q(name__icontains=query) | Q(device_address__icontains=query))
+            found_points = points.filter(
+                Q(name__icontains=query) | Q(device_address__icontains=query)
+            )
         kinds = [
             _points(found_points, limit),
-            _groups(groups.filter(Q(meter_asset_number=query) | Q(meter_barcode=query)), limit, kind="meter"),
             _access_points(
                 access_points.filter(name__icontains=query)
                 if len(query) >= MIN_POINT_TEXT_LENGTH
