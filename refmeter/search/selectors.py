@@ -127,13 +127,25 @@ def prefix_filter(column: str, prefix: str) -> Q:
     return Q(**{f"{column}__gte": prefix, f"{column}__lt": upper, f"{column}__startswith": prefix})
 
 
-def _counted(queryset: QuerySet[Any]) -> tuple[int, bool]:
-    count = queryset.values("pk")[: COUNT_CAP + 1].count()
-    return min(count, COUNT_CAP), count > COUNT_CAP
+def _matched(queryset: QuerySet[Any], order: str, limit: int) -> tuple[list[int], int, bool]:
+    """The first ``limit`` matches in ``order``, how many matched (up to COUNT_CAP) and
+    whether more did, from one bounded read: the database stops after COUNT_CAP + 1
+    matches, whatever index it walks, and the few are sorted here. Past the cap the shown
+    ones are the first of the matches read, and the page asks for a narrower search."""
+    found = list(queryset.values_list("pk", order)[: COUNT_CAP + 1])
+    capped = len(found) > COUNT_CAP
+    found = sorted(found[:COUNT_CAP], key=lambda row: (row[1], row[0]))
+    return [pk for pk, _order in found[:limit]], len(found), capped
 
 
-def _kind(kind: str, queryset: QuerySet[Any], hits: list[Hit], *, more_url: str = "") -> KindResult:
-    count, capped = _counted(queryset)
+def _in_order(model: Any, ids: list[int], *fields: str) -> list[dict[str, Any]]:
+    rows = {row["pk"]: row for row in model.objects.filter(pk__in=ids).values("pk", *fields)}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def _kind(
+    kind: str, hits: list[Hit], count: int, capped: bool, *, more_url: str = ""
+) -> KindResult:
     return KindResult(
         kind=kind,
         label=str(KIND_LABELS[kind]),
@@ -144,20 +156,13 @@ def _kind(kind: str, queryset: QuerySet[Any], hits: list[Hit], *, more_url: str 
     )
 
 
-_POINT_FIELDS = (
-    "pk",
-    "group_id",
-    "kind",
-    "account_number",
-    "name",
-    "device_address",
-    "group__customer__name",
-)
-
-
 def _points(queryset: QuerySet[Point], limit: int) -> KindResult:
+    ids, count, capped = _matched(queryset, "account_number", limit)
     kinds = dict(PointKind.choices)
-    rows = queryset.order_by("account_number").values(*_POINT_FIELDS)[:limit]
+    rows = _in_order(
+        Point, ids, "group_id", "kind", "account_number", "name", "device_address",
+        "group__customer__name",
+    )  # fmt: skip
     hits = [
         Hit(
             title=row["account_number"],
@@ -175,16 +180,14 @@ def _points(queryset: QuerySet[Point], limit: int) -> KindResult:
         )
         for row in rows
     ]
-    return _kind("point", queryset, hits)
+    return _kind("point", hits, count, capped)
 
 
 def _groups(queryset: QuerySet[Group], limit: int, kind: str = "group") -> KindResult:
-    rows = queryset.order_by("meter_asset_number").values(
-        "pk", "meter_asset_number", "meter_barcode", "customer__name", "status"
-    )[:limit]
-    group_ids = [row["pk"] for row in rows]
+    ids, count, capped = _matched(queryset, "meter_asset_number", limit)
+    rows = _in_order(Group, ids, "meter_asset_number", "meter_barcode", "customer__name")
     bases = dict(
-        Point.objects.filter(group_id__in=group_ids, kind=PointKind.BASE).values_list(
+        Point.objects.filter(group_id__in=ids, kind=PointKind.BASE).values_list(
             "group_id", "account_number"
         )
     )
@@ -201,13 +204,12 @@ def _groups(queryset: QuerySet[Group], limit: int, kind: str = "group") -> KindR
         hits.append(
             Hit(title=title, detail=detail, url=reverse("registry:group_detail", args=[row["pk"]]))
         )
-    return _kind(kind, queryset, hits)
+    return _kind(kind, hits, count, capped)
 
 
 def _access_points(queryset: QuerySet[AccessPoint], limit: int) -> KindResult:
-    rows = queryset.order_by("number").values(
-        "pk", "number", "name", "area_id", "area__number", "area__name"
-    )[:limit]
+    ids, count, capped = _matched(queryset, "number", limit)
+    rows = _in_order(AccessPoint, ids, "number", "name", "area_id", "area__number", "area__name")
     hits = [
         Hit(
             title=row["number"],
@@ -216,20 +218,20 @@ def _access_points(queryset: QuerySet[AccessPoint], limit: int) -> KindResult:
         )
         for row in rows
     ]
-    return _kind("access_point", queryset, hits)
+    return _kind("access_point", hits, count, capped)
 
 
 def _areas(queryset: QuerySet[TransformerArea], limit: int) -> KindResult:
-    rows = queryset.order_by("number").values("pk", "number", "name")[:limit]
+    ids, count, capped = _matched(queryset, "number", limit)
     hits = [
         Hit(title=row["number"], detail=row["name"], url=reverse("lineloss:area", args=[row["pk"]]))
-        for row in rows
+        for row in _in_order(TransformerArea, ids, "number", "name")
     ]
-    return _kind("area", queryset, hits)
+    return _kind("area", hits, count, capped)
 
 
 def _customers(queryset: QuerySet[Customer], limit: int, text: str) -> KindResult:
-    rows = queryset.order_by("name", "pk").values("pk", "name", "address", "unit__name")[:limit]
+    ids, count, capped = _matched(queryset, "name", limit)
     group_search = reverse("registry:group_search")
     hits = [
         Hit(
@@ -237,10 +239,10 @@ def _customers(queryset: QuerySet[Customer], limit: int, text: str) -> KindResul
             detail=" · ".join(part for part in (row["unit__name"], row["address"]) if part),
             url=f"{group_search}?{urlencode({'customer': row['name']})}",
         )
-        for row in rows
+        for row in _in_order(Customer, ids, "name", "address", "unit__name")
     ]
     more = f"{group_search}?{urlencode({'customer': text})}"
-    return _kind("customer", queryset, hits, more_url=more)
+    return _kind("customer", hits, count, capped, more_url=more)
 
 
 def _is_code(text: str) -> bool:
@@ -275,9 +277,9 @@ def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> Sea
             ),
             _groups(
                 groups.filter(
-                    points__in=Point.objects.filter(
+                    pk__in=Point.objects.filter(
                         prefix_filter("account_number", query), kind=PointKind.BASE
-                    )
+                    ).values("group_id")
                 )
                 if len(query) <= 10
                 else groups.none(),
