@@ -218,8 +218,14 @@ def measure(built: dict, runs: int) -> dict:
         "address: estate (4 characters, rare)": [
             FIRST[g % 40] + SECOND[(g // 40) % 40] + "小区" for g in picks
         ],
+        # Streets 9 and 19 are the other unit's only (groups g % 10 == 9): the database
+        # reads every match of the text to find none in the clerk's unit.
         "address: street (4 characters, common)": [
-            rng.choice(streets) + "街道" for _ in range(runs)
+            rng.choice([s for i, s in enumerate(streets) if i % 10 != 9]) + "街道"
+            for _ in range(runs)
+        ],
+        "address: street common in another unit only": [
+            rng.choice([streets[9], streets[19]]) + "街道" for _ in range(runs)
         ],
         "address: nothing found": [f"不存在{index}号" for index in range(runs)],
     }
