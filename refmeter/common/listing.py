@@ -80,9 +80,7 @@ def list_params(
         if raw_sort.lstrip("-") in sort_keys and raw_sort.count("-") <= 1:
             sort = raw_sort
         else:
-            problems.append(
-                _("不能按“%(sort)s”排序，已按默认顺序显示。") % {"sort": raw_sort[:40]}
-            )
+            problems.append(_("不能按“%(sort)s”排序，已按默认顺序显示。") % {"sort": raw_sort[:40]})
     return ListParams(page_number=number, sort=sort, page_size=size, problems=problems)
 
 

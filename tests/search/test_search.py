@@ -15,7 +15,9 @@ from tests import factories
 @pytest.fixture
 def groups(city):
     """A south group with three sub-accounts at 南江枫林, and a north group."""
-    customer = factories.customer(actor=city.south_admin, unit=city.south, name="中国移动绍兴分公司")
+    customer = factories.customer(
+        actor=city.south_admin, unit=city.south, name="中国移动绍兴分公司"
+    )
     south = factories.group(
         actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=3,
         customer_record=customer,
@@ -78,8 +80,10 @@ class TestNumbers:
     def test_full_width_digits_and_spaces_are_read_as_the_number(self, city, groups):
         south, _north = groups
         number = _subs(south)[0]
-        typed = " ".join(number[:5]) + " " + number[5:].translate(
-            {code: code + 0xFEE0 for code in range(0x30, 0x3A)}
+        typed = (
+            " ".join(number[:5])
+            + " "
+            + number[5:].translate({code: code + 0xFEE0 for code in range(0x30, 0x3A)})
         )
 
         result = registry_search(user=city.south_clerk, text=typed)
@@ -130,7 +134,10 @@ class TestText:
 
         [customer] = [k for k in result.kinds if k.kind == "customer"]
         assert [hit.title for hit in customer.hits] == ["中国移动绍兴分公司"]
-        assert customer.hits[0].url == "/?customer=%E4%B8%AD%E5%9B%BD%E7%A7%BB%E5%8A%A8%E7%BB%8D%E5%85%B4%E5%88%86%E5%85%AC%E5%8F%B8"
+        assert (
+            customer.hits[0].url
+            == "/?customer=%E4%B8%AD%E5%9B%BD%E7%A7%BB%E5%8A%A8%E7%BB%8D%E5%85%B4%E5%88%86%E5%85%AC%E5%8F%B8"
+        )
 
     def test_two_characters_find_customers_but_not_points_and_say_why(self, city, groups):
         result = registry_search(user=city.south_clerk, text="移动")
@@ -191,7 +198,9 @@ class TestHostileInput:
     def test_wildcards_and_sql_find_nothing(self, city, groups, text):
         assert registry_search(user=city.south_clerk, text=text).kinds == []
 
-    @pytest.mark.parametrize("text", ["x" * 5000, "a\x00b", "%", "'; DROP TABLE registry_point; --"])
+    @pytest.mark.parametrize(
+        "text", ["x" * 5000, "a\x00b", "%", "'; DROP TABLE registry_point; --"]
+    )
     def test_the_page_answers_without_an_error(self, client, city, groups, text):
         client.force_login(city.south_clerk)
 

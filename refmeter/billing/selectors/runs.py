@@ -42,9 +42,7 @@ BILL_SORTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def run_bills(
-    *, user: User, run: BillingRun, text: str = "", kind: str = ""
-) -> QuerySet[Bill]:
+def run_bills(*, user: User, run: BillingRun, text: str = "", kind: str = "") -> QuerySet[Bill]:
     """The run's issued bills; ``text`` is the start of a bill or base account number, or
     part of the customer's name."""
     bills = visible_bills(user=user).filter(run=run, status=BillStatus.ISSUED)
