@@ -27,12 +27,15 @@ def _cases(group, count: int, *, first: int = 0) -> list[AnomalyCase]:
     """Open cases raised one a day from 1 March, kinds in turn."""
     return AnomalyCase.objects.bulk_create(
         AnomalyCase(
-            group=group, meter_asset_number=group.meter_asset_number,
-            kind=KINDS[index % 3], account_number=f"17029{index:05d}",
-            status=CaseStatus.OPEN, condition_since=dt.date(2026, 2, 1),
+            group=group,
+            meter_asset_number=group.meter_asset_number,
+            kind=KINDS[index % 3],
+            account_number=f"17029{index:05d}",
+            status=CaseStatus.OPEN,
+            condition_since=dt.date(2026, 2, 1),
             raised_on=dt.date(2026, 3, 1) + dt.timedelta(days=index),
             last_seen_on=dt.date(2026, 3, 1) + dt.timedelta(days=index),
-        )  # fmt: skip
+        )
         for index in range(first, first + count)
     )
 

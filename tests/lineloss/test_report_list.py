@@ -25,9 +25,12 @@ def _areas(city, count: int) -> list[TransformerArea]:
     )
     AreaEnergy.objects.bulk_create(
         AreaEnergy(
-            area=area, period_start=dt.date(2026, 6, 1), supply_kwh=Decimal(100),
-            sales_kwh=Decimal(100 - index % 15), imported_at=NOW,
-        )  # fmt: skip
+            area=area,
+            period_start=dt.date(2026, 6, 1),
+            supply_kwh=Decimal(100),
+            sales_kwh=Decimal(100 - index % 15),
+            imported_at=NOW,
+        )
         for index, area in enumerate(areas)
     )
     return areas
@@ -109,9 +112,7 @@ class TestFiltering:
 
         response = clerk.get(reverse("lineloss:report"), {**JUNE, "loss_class": "high"})
 
-        assert _numbers(response) == [
-            f"44{index:08d}" for index in range(30) if index % 15 > 10
-        ]
+        assert _numbers(response) == [f"44{index:08d}" for index in range(30) if index % 15 > 10]
 
     def test_by_area_number_or_name(self, clerk, city):
         _areas(city, 30)

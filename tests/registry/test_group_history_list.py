@@ -16,7 +16,8 @@ def _entries(group, *, newest_first: bool = True) -> list[tuple[str, str]]:
     order = ("-occurred_at", "-id") if newest_first else ("occurred_at", "id")
     return list(
         AuditEntry.objects.filter(
-            Q(parent_type="group", parent_id=group.pk) | Q(subject_type="group", subject_id=group.pk)
+            Q(parent_type="group", parent_id=group.pk)
+            | Q(subject_type="group", subject_id=group.pk)
         )
         .order_by(*order)
         .values_list("subject_label", "action")

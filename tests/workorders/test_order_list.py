@@ -25,9 +25,12 @@ def _orders(city, count: int, *, first: int = 0) -> list[WorkOrder]:
         customer = factories.customer(actor=admin, unit=city.south, name=f"客户{index}")
         orders.append(
             services.order_new_install_start(
-                actor=admin, customer_id=customer.pk, device_type_id=device.pk,
-                application=services.Application(), now=START + dt.timedelta(days=index),
-            )  # fmt: skip
+                actor=admin,
+                customer_id=customer.pk,
+                device_type_id=device.pk,
+                application=services.Application(),
+                now=START + dt.timedelta(days=index),
+            )
         )
     return orders
 
@@ -81,9 +84,7 @@ class TestSearching:
     def test_by_order_number(self, admin, city):
         orders = _orders(city, 5)
 
-        response = admin.get(
-            reverse("workorders:list"), {"view": "open", "text": orders[2].number}
-        )
+        response = admin.get(reverse("workorders:list"), {"view": "open", "text": orders[2].number})
 
         assert _numbers(response) == [orders[2].number]
 

@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from refmeter.billing import services
 from refmeter.billing.forms import BillFilterForm
-from refmeter.billing.models import BillingRun
+from refmeter.billing.models import Bill, BillingRun
 from refmeter.billing.selectors import runs as selectors
 from refmeter.common.forms import form_problems
-from refmeter.common.listing import list_params, page_queryset
+from refmeter.common.listing import Listing, list_params, page_queryset
 from refmeter.common.tables import write_xlsx
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -91,7 +91,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     bills = selectors.run_bills(
         user=_user(request), run=run, **(form.cleaned_data if valid else {})
     )
-    listing = page_queryset(
+    listing: Listing[Bill] = page_queryset(
         bills if valid else bills.none(),
         list_params(request.GET, sort_keys=list(selectors.BILL_SORTS), default_sort="account"),
         columns=selectors.BILL_SORTS,
