@@ -132,7 +132,9 @@ def _matched(queryset: QuerySet[Any], order: str, limit: int) -> tuple[list[int]
     whether more did, from one bounded read: the database stops after COUNT_CAP + 1
     matches, whatever index it walks, and the few are sorted here. Past the cap the shown
     ones are the first of the matches read, and the page asks for a narrower search."""
-    found = list(queryset.values_list("pk", order)[: COUNT_CAP + 1])
+    # No ORDER BY (not even the model's default one): with it the planner may walk an
+    # ordered index and filter row by row instead of using the search's own index.
+    found = list(queryset.order_by().values_list("pk", order)[: COUNT_CAP + 1])
     capped = len(found) > COUNT_CAP
     found = sorted(found[:COUNT_CAP], key=lambda row: (row[1], row[0]))
     return [pk for pk, _order in found[:limit]], len(found), capped
