@@ -35,8 +35,8 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-# A change of many points is a tall line: twenty lines to a page keep the page short.
-HISTORY_PAGE_SIZE = 20
+# A change of many fields is a tall line: ten lines to a page keep the page short.
+HISTORY_PAGE_SIZE = 10
 
 
 def today() -> dt.date:

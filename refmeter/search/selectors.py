@@ -223,13 +223,16 @@ def _access_points(queryset: QuerySet[AccessPoint], limit: int) -> KindResult:
     return _kind("access_point", hits, count, capped)
 
 
-def _areas(queryset: QuerySet[TransformerArea], limit: int) -> KindResult:
+def _areas(queryset: QuerySet[TransformerArea], limit: int, text: str) -> KindResult:
     ids, count, capped = _matched(queryset, "number", limit)
     hits = [
         Hit(title=row["number"], detail=row["name"], url=reverse("lineloss:area", args=[row["pk"]]))
         for row in _in_order(TransformerArea, ids, "number", "name")
     ]
-    return _kind("area", hits, count, capped)
+    # The line-loss report lists areas by number or name: the rest are there (those with
+    # figures or virtual energy last month).
+    more = f"{reverse('lineloss:report')}?{urlencode({'area': text})}"
+    return _kind("area", hits, count, capped, more_url=more)
 
 
 def _customers(queryset: QuerySet[Customer], limit: int, text: str) -> KindResult:
@@ -293,7 +296,7 @@ def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> Sea
                 kind="meter",
             ),
             _access_points(access_points.filter(prefix_filter("number", query)), limit),
-            _areas(areas.filter(prefix_filter("number", query)), limit),
+            _areas(areas.filter(prefix_filter("number", query)), limit, query),
         ]
     elif _is_code(query):
         # Letters and digits without a space (ZJ0000012345): a meter's asset number or
@@ -307,7 +310,7 @@ def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> Sea
                 kind="meter",
             ),
             _access_points(access_points.filter(number__in=codes), limit),
-            _areas(areas.filter(number__in=codes), limit),
+            _areas(areas.filter(number__in=codes), limit, query),
         ]
     else:
         if len(query) < MIN_POINT_TEXT_LENGTH:
@@ -328,7 +331,7 @@ def registry_search(*, user: User, text: str, limit: int = DEFAULT_LIMIT) -> Sea
                 else access_points.filter(number=query),
                 limit,
             ),
-            _areas(areas.filter(Q(name__icontains=query) | Q(number=query)), limit),
+            _areas(areas.filter(Q(name__icontains=query) | Q(number=query)), limit, query),
             _customers(customers.filter(name__icontains=query), limit, query),
         ]
     return SearchResult(query=query, kinds=[kind for kind in kinds if kind.count], notes=notes)

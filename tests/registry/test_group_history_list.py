@@ -42,7 +42,7 @@ def clerk(client, city):
 
 
 class TestPaging:
-    def test_twenty_a_page_with_the_total_and_the_points_page_kept(self, clerk, big):
+    def test_ten_a_page_with_the_total_and_the_points_page_kept(self, clerk, big):
         every = _entries(big)
 
         first = clerk.get(reverse("registry:group_detail", args=[big.pk]))
@@ -50,10 +50,10 @@ class TestPaging:
             reverse("registry:group_detail", args=[big.pk]), {"page": "1", "history_page": "2"}
         )
 
-        assert _shown(first) == [label for label, _action in every[:20]]
-        assert _shown(second) == [label for label, _action in every[20:40]]
+        assert _shown(first) == [label for label, _action in every[:10]]
+        assert _shown(second) == [label for label, _action in every[10:20]]
         html = first.content.decode()
-        assert f"共 {len(every)} 条，显示第 1–20 条" in html
+        assert f"共 {len(every)} 条，显示第 1–10 条" in html
         assert 'href="?history_page=2#history"' in html
         assert 'href="?page=1&amp;history_page=1#history" rel="prev"' in second.content.decode()
 
@@ -66,7 +66,7 @@ class TestPaging:
         with CaptureQueriesContext(connection) as many:
             response = clerk.get(reverse("registry:group_detail", args=[big.pk]))
 
-        assert response.context["history_listing"].total > 20
+        assert response.context["history_listing"].total > 10
         assert len(many.captured_queries) == len(few.captured_queries)
 
 
@@ -76,7 +76,7 @@ class TestSortingAndFiltering:
             reverse("registry:group_detail", args=[big.pk]), {"history_sort": "time"}
         )
 
-        assert _shown(response) == [label for label, _a in _entries(big, newest_first=False)[:20]]
+        assert _shown(response) == [label for label, _a in _entries(big, newest_first=False)[:10]]
 
     def test_by_action(self, clerk, big):
         response = clerk.get(
@@ -111,5 +111,5 @@ class TestSortingAndFiltering:
             reverse("registry:group_detail", args=[big.pk]), {"history_sort": "actor"}
         )
 
-        assert _shown(response) == [label for label, _action in _entries(big)[:20]]
+        assert _shown(response) == [label for label, _action in _entries(big)[:10]]
         assert "不能按“actor”排序，已按默认顺序显示。" in response.content.decode()

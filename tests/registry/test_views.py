@@ -120,7 +120,7 @@ class TestGroupDetail:
         assert {point.base_account_number for point in page.context["points"]} == {"1702000001"}
         assert page.context["group"].multiplier == 60
 
-    def test_the_history_shows_the_newest_twenty_changes(self, client, city):
+    def test_the_history_shows_the_newest_ten_changes(self, client, city):
         group = factories.group(
             actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=59
         )
@@ -133,7 +133,7 @@ class TestGroupDetail:
 
         history = client.get(reverse("registry:group_detail", args=[group.pk])).context["history"]
 
-        assert len(history) == 20
+        assert len(history) == 10
         assert [line.subject_label for line in history[:3]] == newest
 
     def test_shows_the_multiplier_of_today(self, client, city):

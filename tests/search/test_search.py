@@ -257,3 +257,15 @@ class TestPage:
 
         assert next(k for k in response.context["result"].kinds if k.kind == "point").count == 63
         assert len(many.captured_queries) == len(few.captured_queries)
+
+
+class TestMoreLinks:
+    def test_more_areas_than_shown_link_to_the_line_loss_report_filtered(self, city):
+        for index in range(22):
+            factories.area(actor=city.south_admin, unit=city.south, number=f"55{index:08d}")
+
+        result = registry_search(user=city.south_clerk, text="5500000")
+
+        [areas] = [kind for kind in result.kinds if kind.kind == "area"]
+        assert (len(areas.hits), areas.count, areas.more) == (20, 22, 2)
+        assert areas.more_url == "/lineloss/?area=5500000"
