@@ -25,7 +25,7 @@ def sort_header(listing: Listing, key: str, label: str) -> SafeString:
         mark = " ▼" if current.startswith("-") else " ▲"
     separator = "&" if listing.filter_query else ""
     return format_html(
-        '<a class="sort" href="?{}{}{}sort={}" aria-sort="{}" title="{}">{}{}</a>',
+        '<a class="sort" href="?{}{}{}sort={}" data-sort="{}" title="{}">{}{}</a>',
         listing.filter_query,
         separator,
         prefix,
