@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "refmeter.spreadsheets",
     "refmeter.workorders",
     "refmeter.labels",
+    "refmeter.search",
     "refmeter.dashboard",
     "refmeter.demo",
 ]

@@ -7,6 +7,7 @@ from django.urls import include, path
 from refmeter.api import api
 from refmeter.common.views import healthz
 from refmeter.dashboard.views import dashboard
+from refmeter.search.views import search
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("outages/", include("refmeter.outages.urls")),
     path("inspections/", include("refmeter.inspections.urls")),
     path("dashboard/", dashboard, name="dashboard"),
+    path("search/", search, name="search"),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

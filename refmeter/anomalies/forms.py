@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import text_field
+from refmeter.anomalies.models import AnomalyKind
+from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.common.listing import date_range_problem
 
 
 class ContactSheetForm(forms.Form):
@@ -15,3 +19,28 @@ class ContactSheetAnswerForm(forms.Form):
 
     finding = forms.CharField(label=_("现场核查结论"), required=False)
     note = text_field(_("核查说明"), 500)
+
+
+class CaseFilterForm(forms.Form):
+    """The filters of the case list; the tab (``status``) is read on its own."""
+
+    kind = forms.ChoiceField(
+        label=_("异常类型"), required=False, choices=[("", _("全部")), *AnomalyKind.choices]
+    )
+    text = text_field(_("户号、客户或电能表"), 100)
+    raised_from = BusinessDateField(
+        label=_("报出日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    raised_to = BusinessDateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        problem = date_range_problem(
+            data.get("raised_from"), data.get("raised_to"),
+            start_label=str(_("报出日期从")), end_label=str(_("报出日期至")),
+        )  # fmt: skip
+        if problem:
+            raise forms.ValidationError(problem, code="inverted_range")
+        return data

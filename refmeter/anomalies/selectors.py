@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from refmeter.anomalies.models import (
@@ -27,6 +27,7 @@ from refmeter.anomalies.models import (
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_scope
+from refmeter.registry.models import Point, PointKind
 
 WINDOW_DAYS = 400
 MINIMUM_AVERAGE_KWH = Decimal("0.2")
@@ -272,9 +273,50 @@ def visible_cases(*, user: User) -> QuerySet[AnomalyCase]:
     return AnomalyCase.objects.filter(unit_scope(user=user, unit_field="group__unit"))
 
 
-def case_rows(*, cases: Any, today: dt.date) -> list[CaseRow]:
-    from refmeter.registry.models import Point, PointKind
+CASE_SORTS: dict[str, tuple[str, ...]] = {
+    "raised": ("raised_on",),
+    "since": ("condition_since",),
+    "kind": ("kind", "raised_on"),
+    "customer": ("group__customer__name", "raised_on"),
+    "meter": ("meter_asset_number", "raised_on"),
+}
 
+
+def case_search(
+    *,
+    user: User,
+    status: str = "",
+    kind: str = "",
+    text: str = "",
+    raised_from: dt.date | None = None,
+    raised_to: dt.date | None = None,
+) -> QuerySet[AnomalyCase]:
+    """The cases of a tab (a status, or ``sheet_pending``: contact sheets sent and not yet
+    answered) matching the filters; ``text`` is part of the meter's asset number, the
+    customer's name or an account number involved (the base account or the one named)."""
+    cases = visible_cases(user=user)
+    if status == "sheet_pending":
+        cases = cases.filter(sheet__isnull=False, sheet__answered_at__isnull=True)
+    elif status:
+        cases = cases.filter(status=status)
+    if kind:
+        cases = cases.filter(kind=kind)
+    if text:
+        bases = Point.objects.filter(kind=PointKind.BASE, account_number__startswith=text)
+        cases = cases.filter(
+            Q(meter_asset_number__icontains=text)
+            | Q(group__customer__name__icontains=text)
+            | Q(account_number__startswith=text)
+            | Q(group_id__in=bases.values("group_id"))
+        )
+    if raised_from:
+        cases = cases.filter(raised_on__gte=raised_from)
+    if raised_to:
+        cases = cases.filter(raised_on__lte=raised_to)
+    return cases
+
+
+def case_rows(*, cases: Any, today: dt.date) -> list[CaseRow]:
     case_list = list(
         AnomalyCase.objects.filter(pk__in=[case.pk for case in cases]).select_related(
             "group__customer"

@@ -4,10 +4,8 @@ import datetime as dt
 import json
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,9 +14,10 @@ from django.views.decorators.http import require_POST
 
 from refmeter.anomalies import selectors, services
 from refmeter.anomalies.documents import contact_sheet_document
-from refmeter.anomalies.forms import ContactSheetAnswerForm, ContactSheetForm
+from refmeter.anomalies.forms import CaseFilterForm, ContactSheetAnswerForm, ContactSheetForm
 from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus, Cause
 from refmeter.common.forms import form_problems
+from refmeter.common.listing import list_params, page_queryset
 from refmeter.common.pdf import document_pdf
 from refmeter.common.tables import attachment, export_name
 from refmeter.organisations.models import User
@@ -38,23 +37,35 @@ def _refusal(request: HttpRequest, error: Exception, status: int) -> HttpRespons
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", CaseStatus.OPEN)
-    cases = selectors.visible_cases(user=_user(request))
-    if status == "sheet_pending":
-        # contact sheets sent and not yet answered, oldest first
-        cases = cases.filter(sheet__isnull=False, sheet__answered_at__isnull=True)
-    elif status in CaseStatus.values:
-        cases = cases.filter(status=status)
-    cases = cases.order_by("raised_on", "id")
-    page = Paginator(cases, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    if status not in (*CaseStatus.values, "sheet_pending"):
+        status = CaseStatus.OPEN
+    form = CaseFilterForm(request.GET)
+    valid = form.is_valid()
+    cases = selectors.case_search(
+        user=_user(request), status=status, **(form.cleaned_data if valid else {})
+    )
+    if not valid:
+        # A wrong filter (an inverted date range) is shown, not answered with no cases.
+        cases = cases.none()
+    today = timezone.localdate()
+    listing = page_queryset(
+        cases,
+        list_params(request.GET, sort_keys=list(selectors.CASE_SORTS), default_sort="raised"),
+        columns=selectors.CASE_SORTS,
+        tie_breaker="id",
+        request_query=request.GET,
+        rows=lambda page: selectors.case_rows(cases=page, today=today),
+    )
     return render(
         request,
         "anomalies/case_list.html",
         {
             "status": status,
             "statuses": [*CaseStatus.choices, ("sheet_pending", _("联系单待回复"))],
-            "page": page,
-            "rows": selectors.case_rows(cases=page.object_list, today=timezone.localdate()),
-            "query": f"status={status}",
+            "form": form,
+            "problems": [] if valid else form_problems(form),
+            "listing": listing,
+            "rows": listing.rows,
         },
     )
 

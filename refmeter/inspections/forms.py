@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.inspections.models import Finding
 
 FRACTION = _("应为 0.2 到 1 之间的小数，例如 0.2。")
 SEED = _("应为 0 到 9223372036854775807 之间的整数。")
@@ -52,3 +53,17 @@ class InspectionResultForm(forms.Form):
         label=_("未登记点位数"), required=False, min_value=0, max_value=100_000,
         error_messages=_all(COUNT, "invalid", "min_value", "max_value"),
     )  # fmt: skip
+
+
+class TargetFilterForm(forms.Form):
+    """The filters of a plan's point list."""
+
+    text = text_field(_("户号、户名或地址"), 100)
+    state = forms.ChoiceField(
+        label=_("检查状态"),
+        required=False,
+        choices=[("", _("全部")), ("done", _("已检查")), ("pending", _("待检查"))],
+    )
+    finding = forms.ChoiceField(
+        label=_("检查结果"), required=False, choices=[("", _("全部")), *Finding.choices]
+    )

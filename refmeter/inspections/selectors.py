@@ -6,7 +6,13 @@ from typing import Any
 
 from django.db.models import Count, Q
 
-from refmeter.inspections.models import InspectionPlan, InspectionResult, InspectionTarget
+from refmeter.common.listing import Listing, ListParams, page_queryset
+from refmeter.inspections.models import (
+    Finding,
+    InspectionPlan,
+    InspectionResult,
+    InspectionTarget,
+)
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope
 
@@ -84,26 +90,84 @@ def plan_rows(*, user: User, today: dt.date) -> list[PlanRow]:
     return rows
 
 
-def plan_targets(*, user: User, plan_id: int) -> tuple[InspectionPlan | None, list[dict[str, Any]]]:
+# ---------------------------------------------------------------- a plan's targets, paged
+
+TARGET_SORTS: dict[str, tuple[str, ...]] = {
+    "account": ("point__account_number",),
+    "name": ("point__name",),
+    "address": ("point__device_address",),
+    "customer": ("point__group__customer__name", "point__account_number"),
+    "area": ("point__area__number", "point__account_number"),
+    "finding": ("result__finding", "point__account_number"),
+}
+
+
+@dataclass(frozen=True)
+class PlanTargets:
+    plan: InspectionPlan
+    listing: Listing[dict[str, Any]]
+    targets: int  # the whole plan's, whatever the filters
+    done: int
+
+
+def plan_target_page(
+    *,
+    user: User,
+    plan_id: int,
+    params: ListParams,
+    request_query: Any = None,
+    text: str = "",
+    state: str = "",
+    finding: str = "",
+) -> PlanTargets | None:
+    """One page of a plan's points in four queries whatever its size: the plan, its
+    progress, the count and the page. ``text`` is part of an account number, a name or an
+    address; ``state`` is ``done`` or ``pending``; ``finding`` a result's code."""
     plan = InspectionPlan.objects.filter(unit_scope(user=user), pk=plan_id).first()
     if plan is None:
-        return None, []
-    targets = InspectionTarget.objects.filter(plan=plan).select_related(
-        "point__group__customer", "point__area", "result"
+        return None
+    targets = InspectionTarget.objects.filter(plan=plan)
+    progress = targets.aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(result__isnull=False))
     )
-    return plan, [
-        {
-            "point_id": target.point_id,
-            "account_number": target.point.account_number,
-            "name": target.point.name,
-            "address": target.point.device_address,
-            "customer": target.point.group.customer.name,
-            "area": target.point.area.number if target.point.area else "",
-            "done": target.result_id is not None,
-            "finding": target.result.get_finding_display() if target.result else "",
-        }
-        for target in targets
-    ]
+    if text:
+        targets = targets.filter(
+            Q(point__account_number__contains=text)
+            | Q(point__name__icontains=text)
+            | Q(point__device_address__icontains=text)
+        )
+    if state == "done":
+        targets = targets.filter(result__isnull=False)
+    elif state == "pending":
+        targets = targets.filter(result__isnull=True)
+    if finding:
+        targets = targets.filter(result__finding=finding)
+    findings = dict(Finding.choices)
+    values = (
+        "point_id", "point__account_number", "point__name", "point__device_address",
+        "point__group__customer__name", "point__area__number", "result_id", "result__finding",
+    )  # fmt: skip
+
+    def rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "point_id": row["point_id"],
+                "account_number": row["point__account_number"],
+                "name": row["point__name"],
+                "address": row["point__device_address"],
+                "customer": row["point__group__customer__name"],
+                "area": row["point__area__number"] or "",
+                "done": row["result_id"] is not None,
+                "finding": str(findings.get(row["result__finding"], "")),
+            }
+            for row in records
+        ]
+
+    listing = page_queryset(
+        targets.values(*values), params, columns=TARGET_SORTS, tie_breaker="pk",
+        request_query=request_query, rows=rows,
+    )  # fmt: skip
+    return PlanTargets(plan=plan, listing=listing, targets=progress["total"], done=progress["done"])
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.common.forms import form_problems
+from refmeter.common.listing import list_params
 from refmeter.common.pdf import document_pdf
 from refmeter.common.tables import attachment, export_name
 from refmeter.inspections.documents import route_sheet_document
-from refmeter.inspections.forms import InspectionPlanForm
-from refmeter.inspections.selectors import plan_rows, plan_targets, route_stops
+from refmeter.inspections.forms import InspectionPlanForm, TargetFilterForm
+from refmeter.inspections.selectors import (
+    TARGET_SORTS,
+    plan_rows,
+    plan_target_page,
+    route_stops,
+)
 from refmeter.inspections.services import UnableToRecordInspection, inspection_plan_create
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -60,13 +66,27 @@ def plans(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
-    plan, targets = plan_targets(user=_user(request), plan_id=plan_id)
-    if plan is None:
+    form = TargetFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    shown = plan_target_page(
+        user=_user(request), plan_id=plan_id,
+        params=list_params(request.GET, sort_keys=list(TARGET_SORTS), default_sort="account"),
+        request_query=request.GET, **filters,
+    )  # fmt: skip
+    if shown is None:
         return render(request, "refusal.html", {"message": _("未找到该检查计划。")}, status=404)
     return render(
         request,
         "inspections/plan.html",
-        {"plan": plan, "targets": targets, "done": sum(1 for target in targets if target["done"])},
+        {
+            "plan": shown.plan,
+            "listing": shown.listing,
+            "targets": shown.listing.rows,
+            "total": shown.targets,
+            "done": shown.done,
+            "form": form,
+            "problems": form_problems(form) if form.is_bound and not form.is_valid() else [],
+        },
     )
 
 

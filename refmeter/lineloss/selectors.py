@@ -231,3 +231,34 @@ def area_history(*, area_id: int, months: int, last: dt.date) -> list[dict[str, 
             }
         )
     return series
+
+
+# ---------------------------------------------------------------- the report as a list
+
+# The report's sortable columns: each a key of an area's row (the rates are the shown,
+# rounded figures; equal ones keep the area number order).
+REPORT_SORTS: dict[str, Any] = {
+    "area": lambda row: row.area_number,
+    "name": lambda row: row.area_name,
+    "point_days": lambda row: row.point_days,
+    "virtual": lambda row: row.virtual,
+    "supply": lambda row: row.supply,
+    "sales": lambda row: row.sales,
+    "loss_before": lambda row: row.loss_before,
+    "loss_after": lambda row: row.loss_after,
+}
+
+
+def lineloss_report_filter(
+    rows: list[AreaLoss], *, area: str = "", loss_class: str = "", moved: str = ""
+) -> list[AreaLoss]:
+    """The areas whose number or name holds ``area``, of that class after the virtual
+    energy, and that moved into or out of the qualified class."""
+    needle = area.strip().upper()
+    return [
+        row
+        for row in rows
+        if (not needle or needle in row.area_number.upper() or needle in row.area_name.upper())
+        and (not loss_class or row.class_after == loss_class)
+        and (not moved or row.moved == moved)
+    ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import cast
 
 from django.contrib import messages
@@ -11,10 +12,19 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from refmeter.common.forms import form_problems
+from refmeter.common.listing import Listing, list_params, page_list
 from refmeter.common.periods import Period, UnusableMonth, month_parse
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
 from refmeter.common.tables import csv_response, export_name, xlsx_response
-from refmeter.lineloss.selectors import AreaLoss, area_history, lineloss_report
+from refmeter.lineloss.forms import ReportFilterForm
+from refmeter.lineloss.selectors import (
+    REPORT_SORTS,
+    AreaLoss,
+    area_history,
+    lineloss_report,
+    lineloss_report_filter,
+)
 from refmeter.lineloss.services import UnableToLoadAreaEnergy, area_energy_load
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope
@@ -39,6 +49,24 @@ def _period(request: HttpRequest) -> Period:
 
 def _report(request: HttpRequest, period: Period) -> list[AreaLoss]:
     return lineloss_report(period=period, unit_filter=unit_scope(user=_user(request)))
+
+
+def _listing(
+    request: HttpRequest, rows: list[AreaLoss], *, whole: bool = False
+) -> tuple[ReportFilterForm, Listing[AreaLoss], list[str]]:
+    """The report filtered, sorted and paged as the query string says (``whole``: every
+    page, for the export)."""
+    form = ReportFilterForm(request.GET)
+    problems: list[str] = []
+    if form.is_valid():
+        rows = lineloss_report_filter(rows, **form.cleaned_data)
+    else:
+        problems = form_problems(form)
+        rows = []
+    params = list_params(request.GET, sort_keys=list(REPORT_SORTS), default_sort="area")
+    if whole:
+        params = replace(params, page_number=1, page_size=max(len(rows), 1))
+    return form, page_list(rows, params, keys=REPORT_SORTS, request_query=request.GET), problems
 
 
 @login_required
@@ -66,12 +94,16 @@ def report(request: HttpRequest) -> HttpResponse:
             )
         return redirect(f"{request.path}?period={period.start_date:%Y-%m}")
     rows = _report(request, period)
+    form, listing, problems = _listing(request, rows)
     return render(
         request,
         "lineloss/report.html",
         {
             "period": f"{period.start_date:%Y-%m}",
-            "rows": rows[:500],
+            "form": form,
+            "listing": listing,
+            "problems": problems,
+            "rows": listing.rows,
             "count": len(rows),
             "into": sum(1 for row in rows if row.moved == "into_qualified"),
             "out_of": sum(1 for row in rows if row.moved == "out_of_qualified"),
@@ -94,7 +126,10 @@ HEADER = ["台区编号", "台区名称", "点·天", "虚拟电量", "供电量
 @login_required
 def export(request: HttpRequest, fmt: str) -> HttpResponse:
     period = _period(request)
-    rows = _export_rows(_report(request, period))
+    everything = _report(request, period)
+    # The export holds what the page's filters and sort show, every page of it.
+    _form, listing, _problems = _listing(request, everything, whole=True)
+    rows = _export_rows(listing.rows)
     unit = _user(request).unit
     parts = (_("台区线损"), unit.name if unit else "", f"{period.start_date:%Y-%m}")
     if fmt == "csv":

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.forms import BusinessDateField
+from refmeter.common.listing import date_range_problem
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import units_visible_to
 
@@ -61,3 +64,29 @@ class GroupTermsForm(VersionedForm):
         label=_("执行日期"), widget=forms.DateInput(attrs={"type": "date"})
     )
     reason = forms.CharField(label=_("变更原因"), max_length=200)
+
+
+class GroupHistoryFilterForm(forms.Form):
+    """The filters of the change history on the group page (named apart from the points')."""
+
+    history_action = forms.ChoiceField(label=_("操作"), required=False)
+    history_from = BusinessDateField(
+        label=_("日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    history_to = BusinessDateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, actions: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["history_action"].choices = [("", _("全部")), *actions]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        problem = date_range_problem(
+            data.get("history_from"), data.get("history_to"),
+            start_label=str(_("变更日期从")), end_label=str(_("变更日期至")),
+        )  # fmt: skip
+        if problem:
+            raise forms.ValidationError(problem, code="inverted_range")
+        return data

@@ -14,7 +14,8 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from refmeter.audit.selectors import AuditLine, audit_history
+from refmeter.audit.selectors import AuditLine, audit_entries, audit_history, audit_lines
+from refmeter.common.listing import Listing, ListParams, page_queryset
 from refmeter.common.periods import Period, is_active_on
 from refmeter.common.text import clean_digits, is_digits
 from refmeter.common.versions import Meanwhile
@@ -547,6 +548,7 @@ class GroupPage:
     multiplier_history: list[MultiplierSpan]
     terms_history: list[TermsRow]
     history: list[AuditLine]
+    history_listing: Listing[AuditLine] | None = None
 
 
 def group_page(
@@ -557,11 +559,15 @@ def group_page(
     page_number: str | int | None,
     page_size: int,
     history_limit: int = 50,
+    history_params: ListParams | None = None,
+    history_filter: HistoryFilter | None = None,
+    request_query: Any = None,
 ) -> GroupPage:
     """The group page in six queries whatever the group's size: the group (visibility
     checked once); the kind, dates and base-account fields of its points, for the
     multiplier, its history and the pager; the page's points with their places; the CT
-    ratio and tariff history; the newest ``history_limit`` changes."""
+    ratio and tariff history; the newest ``history_limit`` changes, or with
+    ``history_params`` one page of them (two queries: their count and the page)."""
     group = group_get(user=user, group_id=group_id)
     points = list(
         Point.objects.filter(group=group)
@@ -585,6 +591,16 @@ def group_page(
         terms_history=group_terms_history(group_id=group.pk),
         history=audit_history(
             subject_type="group", subject_id=group.pk, include_children=True, limit=history_limit
+        )
+        if history_limit and history_params is None
+        else [],
+        history_listing=None
+        if history_params is None
+        else _history_page(
+            group_id=group.pk,
+            params=history_params,
+            filters=history_filter or HistoryFilter(),
+            request_query=request_query,
         ),
     )
 
@@ -667,6 +683,34 @@ def point_history(*, user: User, point_id: int) -> list[AuditLine]:
 def group_history(*, user: User, group_id: int) -> list[AuditLine]:
     group = group_get(user=user, group_id=group_id)
     return audit_history(subject_type="group", subject_id=group.pk, include_children=True)
+
+
+HISTORY_SORTS = {"time": ("occurred_at", "id")}
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which changes of a group the page shows: one action, a half-open time span."""
+
+    action: str = ""
+    since: dt.datetime | None = None
+    before: dt.datetime | None = None
+
+
+def _history_page(
+    *, group_id: int, params: ListParams, filters: HistoryFilter, request_query: Any
+) -> Listing[AuditLine]:
+    """One page of the changes of a group and its points (the count and the page), in the
+    user's language; the caller has checked the group is visible."""
+    entries = audit_entries(
+        subject_type="group", subject_id=group_id, include_children=True,
+        actions=[filters.action] if filters.action else [], since=filters.since,
+        before=filters.before,
+    )  # fmt: skip
+    return page_queryset(
+        entries, params, columns=HISTORY_SORTS, request_query=request_query,
+        prefix="history_", rows=lambda page: history_for_people(audit_lines(page)),
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- places

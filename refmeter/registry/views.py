@@ -15,17 +15,28 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from refmeter.common.forms import form_problems
+from refmeter.common.listing import list_params
 from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
 from refmeter.organisations.selectors import user_may
 from refmeter.registry import selectors, services
-from refmeter.registry.forms import GroupSearchForm, GroupTermsForm, PointEditForm
+from refmeter.registry.forms import (
+    GroupHistoryFilterForm,
+    GroupSearchForm,
+    GroupTermsForm,
+    PointEditForm,
+)
 
 
 def _user(request: HttpRequest) -> User:
     # Every view here is behind login_required, so the user is a real User.
     return cast(User, request.user)
+
+
+# A change of many fields is a tall line: ten lines to a page keep the page short.
+HISTORY_PAGE_SIZE = 10
 
 
 def today() -> dt.date:
@@ -73,27 +84,58 @@ def group_search(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 @registry_view
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     user = _user(request)
+    history_form = GroupHistoryFilterForm(
+        request.GET,
+        actions=[(key, str(label)) for key, label in selectors.ACTION_LABELS.items()],
+    )
+    valid = history_form.is_valid()
+    data = history_form.cleaned_data if valid else {}
     shown = selectors.group_page(
         user=user,
         group_id=group_id,
         as_of=today(),
         page_number=request.GET.get("page"),
         page_size=settings.REFMETER_PAGE_SIZE,
-    )
+        history_params=list_params(
+            request.GET, sort_keys=list(selectors.HISTORY_SORTS), default_sort="-time",
+            page_size=HISTORY_PAGE_SIZE, prefix="history_",
+        ),
+        history_filter=selectors.HistoryFilter(
+            action=data.get("history_action", ""),
+            since=_day_start(data["history_from"]) if data.get("history_from") else None,
+            # The last day counts whole: up to the start of the next.
+            before=_day_start(data["history_to"] + dt.timedelta(days=1))
+            if data.get("history_to") else None,
+        ),
+        request_query=request.GET,
+    )  # fmt: skip
+    history = shown.history_listing
+    assert history is not None
+    points_query = request.GET.copy()
+    points_query.pop("page", None)
     return render(
         request,
         "registry/group_detail.html",
         {
             "group": shown.detail,
             "page": shown.page,
+            "query": points_query.urlencode(),
             "points": shown.points,
             "multiplier_history": shown.multiplier_history,
             "terms_history": shown.terms_history,
             "may_manage": user_may(user=user, action=Action.MANAGE_REGISTRY),
-            "history": selectors.history_for_people(shown.history),
+            "history_form": history_form,
+            "history_problems": [] if valid else form_problems(history_form),
+            # An inverted date range is shown as such, not as an empty history.
+            "history_listing": history,
+            "history": history.rows if valid else [],
             "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
         },
     )

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import BusinessDateField
-from refmeter.workorders.models import DocumentKind
+from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.common.listing import date_range_problem
+from refmeter.workorders.models import DocumentKind, OrderKind, Step
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -82,3 +85,36 @@ class DocumentForm(forms.Form):
 
 class ReturnForm(forms.Form):
     reason = forms.CharField(label=_("退回原因"), max_length=500)
+
+
+class OrderFilterForm(forms.Form):
+    """The filters of the order list; the tab (``view``) is read on its own."""
+
+    text = text_field(_("工单号、户号或客户"), 100)
+    kind = forms.ChoiceField(
+        label=_("业务类型"), required=False, choices=[("", _("全部")), *OrderKind.choices]
+    )
+    step = forms.ChoiceField(
+        label=_("当前环节"), required=False, choices=[("", _("全部")), *Step.choices]
+    )
+    unit = forms.TypedChoiceField(label=_("供电单位"), required=False, coerce=int, empty_value=None)
+    created_from = BusinessDateField(
+        label=_("受理日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = BusinessDateField(
+        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: Any, units: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", _("全部")), *units]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        problem = date_range_problem(
+            data.get("created_from"), data.get("created_to"),
+            start_label=str(_("受理日期从")), end_label=str(_("受理日期至")),
+        )  # fmt: skip
+        if problem:
+            raise forms.ValidationError(problem, code="inverted_range")
+        return data

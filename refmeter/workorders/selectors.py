@@ -15,7 +15,7 @@ from refmeter.common.versions import Meanwhile
 from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require, role_may
-from refmeter.organisations.selectors import unit_scope
+from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.registry.models import Group, Point, PointKind
 from refmeter.registry.selectors import active_on_filter
 from refmeter.workorders.models import (
@@ -125,14 +125,56 @@ def order_rows(*, orders: Any) -> list[OrderRow]:
     return rows
 
 
-def orders_search(*, user: User, view: str = "mine") -> QuerySet[WorkOrder]:
-    """``mine``: open orders at a step the user's role does; ``open``; ``done``."""
+ORDER_SORTS: dict[str, tuple[str, ...]] = {
+    "number": ("number",),
+    "kind": ("kind", "-created_at"),
+    "step": ("step", "-created_at"),
+    "customer": ("customer__name", "-created_at"),
+    "created": ("created_at",),
+    "due": ("archive_due_date", "-created_at"),
+}
+
+
+def orders_search(
+    *,
+    user: User,
+    view: str = "mine",
+    text: str = "",
+    kind: str = "",
+    step: str = "",
+    unit_id: int | None = None,
+    created_from: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+) -> QuerySet[WorkOrder]:
+    """``mine``: open orders at a step the user's role does; ``open``; ``done``. ``text`` is
+    part of the order number or the customer's name, or the start of an account number on
+    the order (a line's, or its group's base account); ``created_before`` is exclusive."""
     orders = visible_orders(user=user)
     done = Q(step=Step.DONE)
     orders = orders.filter(done) if view == "done" else orders.exclude(done)
     if view == "mine":
         steps = [step for step in STEP_ACTIONS if may_do_step(user=user, step=step)]
         orders = orders.filter(step__in=steps)
+    if text:
+        numbered = Q(number__icontains=text) | Q(customer__name__icontains=text)
+        if text.isascii() and text.isdigit():
+            lines = WorkOrderLine.objects.filter(account_number__startswith=text)
+            bases = Point.objects.filter(kind=PointKind.BASE, account_number__startswith=text)
+            numbered |= Q(pk__in=lines.values("order_id")) | Q(
+                group_id__in=bases.values("group_id")
+            )
+        orders = orders.filter(numbered)
+    if kind:
+        orders = orders.filter(kind=kind)
+    if step:
+        orders = orders.filter(step=step)
+    if unit_id:
+        unit = units_visible_to(user=user).filter(pk=unit_id).first()
+        orders = orders.filter(unit__path__startswith=unit.path) if unit else orders.none()
+    if created_from:
+        orders = orders.filter(created_at__gte=created_from)
+    if created_before:
+        orders = orders.filter(created_at__lt=created_before)
     return orders.order_by("-created_at", "-id")
 
 

@@ -5,10 +5,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -16,11 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from refmeter.common.forms import form_problems
+from refmeter.common.listing import list_params, page_queryset
 from refmeter.common.pdf import document_pdf
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
 from refmeter.common.tables import attachment, export_name
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.selectors import units_visible_to
 from refmeter.registry.selectors import RecordNotVisible
 from refmeter.spreadsheets.documents import application_list_template, list_pdf, list_xlsx
 from refmeter.workorders import documents, forms, selectors, services
@@ -106,21 +107,51 @@ def _version(request: HttpRequest) -> int | None:
 # ---------------------------------------------------------------- lists
 
 
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 @order_page
 def order_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
     view = request.GET.get("view", "mine")
     if view not in ("mine", "open", "done"):
         view = "mine"
-    orders = selectors.orders_search(user=_user(request), view=view)
-    page = Paginator(orders, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    form = forms.OrderFilterForm(
+        request.GET, units=[(unit.pk, unit.name) for unit in units_visible_to(user=user)]
+    )
+    valid = form.is_valid()
+    filters: dict[str, Any] = {}
+    if valid:
+        data = form.cleaned_data
+        filters = {
+            "text": data["text"], "kind": data["kind"], "step": data["step"],
+            "unit_id": data["unit"],
+            # The days are the service hall's: from the first day's start to the last's end.
+            "created_from": _day_start(data["created_from"]) if data["created_from"] else None,
+            "created_before": _day_start(data["created_to"] + dt.timedelta(days=1))
+            if data["created_to"] else None,
+        }  # fmt: skip
+    orders = selectors.orders_search(user=user, view=view, **filters)
+    if not valid:
+        # A wrong filter (an inverted date range) is shown, not answered with no orders.
+        orders = orders.none()
+    listing = page_queryset(
+        orders,
+        list_params(request.GET, sort_keys=list(selectors.ORDER_SORTS), default_sort="-created"),
+        columns=selectors.ORDER_SORTS, tie_breaker="-id", request_query=request.GET,
+        rows=lambda page: selectors.order_rows(orders=page),
+    )  # fmt: skip
     return render(
         request,
         "workorders/order_list.html",
         {
             "view": view,
-            "page": page,
-            "rows": selectors.order_rows(orders=page.object_list),
-            "query": f"view={view}",
+            "views": [("mine", _("待我办理")), ("open", _("全部在途")), ("done", _("已办结"))],
+            "form": form,
+            "problems": [] if valid else form_problems(form),
+            "listing": listing,
+            "rows": listing.rows,
         },
     )
 

@@ -101,7 +101,7 @@ class TestGroupDetail:
 
         assert len(small_page.context["points"]) == 5
         assert len(large_page.context["points"]) == 50
-        assert many == few == 8
+        assert many == few == 9
 
     def test_the_second_page_costs_the_same_and_shows_the_rest(self, client, city):
         group = factories.group(
@@ -113,14 +113,14 @@ class TestGroupDetail:
             client, reverse("registry:group_detail", args=[group.pk]) + "?page=2"
         )
 
-        assert count == 8
+        assert count == 9
         assert [point.account_number for point in page.context["points"]] == [
             f"17020000{number}" for number in range(51, 61)
         ]
         assert {point.base_account_number for point in page.context["points"]} == {"1702000001"}
         assert page.context["group"].multiplier == 60
 
-    def test_the_history_shows_the_newest_fifty_changes(self, client, city):
+    def test_the_history_shows_the_newest_ten_changes(self, client, city):
         group = factories.group(
             actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=59
         )
@@ -133,7 +133,7 @@ class TestGroupDetail:
 
         history = client.get(reverse("registry:group_detail", args=[group.pk])).context["history"]
 
-        assert len(history) == 50
+        assert len(history) == 10
         assert [line.subject_label for line in history[:3]] == newest
 
     def test_shows_the_multiplier_of_today(self, client, city):

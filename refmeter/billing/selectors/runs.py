@@ -31,12 +31,30 @@ def run_get(*, user: User, run_id: int) -> BillingRun | None:
     return visible_runs(user=user).filter(pk=run_id).first()
 
 
-def run_bills(*, user: User, run: BillingRun) -> QuerySet[Bill]:
-    return (
-        visible_bills(user=user)
-        .filter(run=run, status=BillStatus.ISSUED)
-        .order_by("base_account_number")
-    )
+BILL_SORTS: dict[str, tuple[str, ...]] = {
+    "number": ("number",),
+    "account": ("base_account_number",),
+    "customer": ("customer_name", "base_account_number"),
+    "reference_energy": ("reference_energy",),
+    "point_days": ("point_days",),
+    "billed_energy": ("billed_energy",),
+    "total_amount": ("total_amount",),
+}
+
+
+def run_bills(*, user: User, run: BillingRun, text: str = "", kind: str = "") -> QuerySet[Bill]:
+    """The run's issued bills; ``text`` is the start of a bill or base account number, or
+    part of the customer's name."""
+    bills = visible_bills(user=user).filter(run=run, status=BillStatus.ISSUED)
+    if text:
+        bills = bills.filter(
+            Q(number__startswith=text)
+            | Q(base_account_number__startswith=text)
+            | Q(customer_name__icontains=text)
+        )
+    if kind:
+        bills = bills.filter(kind=kind)
+    return bills.order_by("base_account_number")
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -14,8 +12,11 @@ from django.utils.translation import gettext as _
 
 from refmeter.billing import services
 from refmeter.billing.documents import bill_notice_pdf, bill_notices_pdf
-from refmeter.billing.models import BillingRun
+from refmeter.billing.forms import BillFilterForm
+from refmeter.billing.models import Bill, BillingRun
 from refmeter.billing.selectors import runs as selectors
+from refmeter.common.forms import form_problems
+from refmeter.common.listing import Listing, list_params, page_queryset
 from refmeter.common.tables import attachment, export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -86,15 +87,26 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_refusal(request, run_id)
     if isinstance(run, HttpResponse):
         return run
-    bills = selectors.run_bills(user=_user(request), run=run)
-    page = Paginator(bills, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
+    form = BillFilterForm(request.GET)
+    valid = form.is_valid()
+    bills = selectors.run_bills(
+        user=_user(request), run=run, **(form.cleaned_data if valid else {})
+    )
+    listing: Listing[Bill] = page_queryset(
+        bills if valid else bills.none(),
+        list_params(request.GET, sort_keys=list(selectors.BILL_SORTS), default_sort="account"),
+        columns=selectors.BILL_SORTS,
+        request_query=request.GET,
+    )
     return render(
         request,
         "billing/run_detail.html",
         {
             "run": run,
             "summary": selectors.run_summary(run=run),
-            "page": page,
+            "form": form,
+            "problems": [] if valid else form_problems(form),
+            "listing": listing,
             "may_bill": services.may_bill(_user(request)),
         },
     )
@@ -136,6 +148,7 @@ def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
     run = _run_or_refusal(request, run_id)
     if isinstance(run, HttpResponse):
         return run
+    # For the marketing system: always the whole run, whatever the page's filters show.
     bills = selectors.run_bills(user=_user(request), run=run)
     header = [
         _("账单号"), _("基准户号"), _("客户"), _("类型"), _("计费开始"), _("计费结束（不含）"), _("起度"),
