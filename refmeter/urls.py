@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from refmeter.api import api
 from refmeter.common.views import healthz
-from refmeter.dashboard.views import dashboard
+from refmeter.dashboard.views import dashboard, home
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -29,6 +29,7 @@ urlpatterns = [
     path("outages/", include("refmeter.outages.urls")),
     path("inspections/", include("refmeter.inspections.urls")),
     path("dashboard/", dashboard, name="dashboard"),
+    path("home/", home, name="home"),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

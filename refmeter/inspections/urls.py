@@ -7,4 +7,6 @@ app_name = "inspections"
 urlpatterns = [
     path("", views.plans, name="plans"),
     path("<int:plan_id>/", views.plan_detail, name="plan"),
+    path("photos/<int:photo_id>/", views.photo, name="photo"),
+    path("photos/<int:photo_id>/thumb/", views.photo, {"size": "thumb"}, name="photo_thumb"),
 ]

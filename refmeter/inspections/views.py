@@ -5,14 +5,15 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.common.forms import form_problems
 from refmeter.inspections.forms import InspectionPlanForm
-from refmeter.inspections.selectors import plan_rows, plan_targets
+from refmeter.inspections.selectors import photo_get, plan_rows, plan_targets
 from refmeter.inspections.services import UnableToRecordInspection, inspection_plan_create
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -65,3 +66,15 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
         "inspections/plan.html",
         {"plan": plan, "targets": targets, "done": sum(1 for target in targets if target["done"])},
     )
+
+
+@login_required
+def photo(request: HttpRequest, photo_id: int, size: str = "full") -> HttpResponseBase:
+    """A finding's photo (or its preview), only to users who may see its point."""
+    try:
+        found = photo_get(user=_user(request), photo_id=photo_id)
+    except (RecordNotVisible, ActionNotAllowed) as refusal:
+        return render(request, "refusal.html", {"message": str(refusal)}, status=404)
+    if size == "thumb":
+        return FileResponse(found.thumbnail.open("rb"), content_type="image/jpeg")
+    return FileResponse(found.file.open("rb"), content_type=found.content_type)

@@ -125,14 +125,17 @@ def order_rows(*, orders: Any) -> list[OrderRow]:
     return rows
 
 
-def orders_search(*, user: User, view: str = "mine") -> QuerySet[WorkOrder]:
-    """``mine``: open orders at a step the user's role does; ``open``; ``done``."""
+def orders_search(*, user: User, view: str = "mine", step: str = "") -> QuerySet[WorkOrder]:
+    """``mine``: open orders at a step the user's role does; ``open``; ``done``. ``step``
+    (one of the steps before done) narrows them to the orders at that step."""
     orders = visible_orders(user=user)
     done = Q(step=Step.DONE)
     orders = orders.filter(done) if view == "done" else orders.exclude(done)
     if view == "mine":
         steps = [step for step in STEP_ACTIONS if may_do_step(user=user, step=step)]
         orders = orders.filter(step__in=steps)
+    if step in STEP_ACTIONS:
+        orders = orders.filter(step=step)
     return orders.order_by("-created_at", "-id")
 
 

@@ -13,6 +13,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,7 +23,7 @@ from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry.selectors import RecordNotVisible
 from refmeter.spreadsheets.documents import application_list_template, list_pdf, list_xlsx
 from refmeter.workorders import documents, forms, selectors, services
-from refmeter.workorders.models import OrderKind
+from refmeter.workorders.models import STEP_ACTIONS, OrderKind, Step
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -109,16 +110,19 @@ def order_list(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "mine")
     if view not in ("mine", "open", "done"):
         view = "mine"
-    orders = selectors.orders_search(user=_user(request), view=view)
+    step = request.GET.get("step", "")
+    step = step if step in STEP_ACTIONS else ""
+    orders = selectors.orders_search(user=_user(request), view=view, step=step)
     page = Paginator(orders, settings.REFMETER_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "workorders/order_list.html",
         {
             "view": view,
+            "step_label": Step(step).label if step else "",
             "page": page,
             "rows": selectors.order_rows(orders=page.object_list),
-            "query": f"view={view}",
+            "query": urlencode({"view": view, "step": step} if step else {"view": view}),
         },
     )
 
