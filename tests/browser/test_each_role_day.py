@@ -49,9 +49,9 @@ def _context(chromium, width: int, height: int, *, phone: bool = False):
 
 def _log_in(page, live_server, username: str) -> None:
     page.goto(f"{live_server.url}/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill("correct-horse-battery")
-    page.get_by_role("button", name="登录").click()
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill("correct-horse-battery")
+    page.locator("main button[type=submit]").click()
     page.wait_for_url(f"{live_server.url}/home/")
 
 
@@ -159,6 +159,20 @@ class TestEachRolesDay:
         assert business_open
         assert both == 1
         assert page.locator("details[data-menu-group][open]").count() == 0
+        assert errors == []
+        context.close()
+
+    def test_the_english_header_keeps_one_line_too(self, chromium, live_server, work):
+        context, page, errors = _context(chromium, 1366, 900)
+        context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+
+        _log_in(page, live_server, work.users[Role.ADMINISTRATOR].username)
+
+        assert page.locator("h1").first.inner_text().startswith("To do")
+        assert len(set(_menu_tops(page))) == 1
+        middles = _header_middles(page)
+        assert len(middles) == 4 and max(middles) - min(middles) <= 2, middles
+        assert _no_horizontal_overflow(page)
         assert errors == []
         context.close()
 
