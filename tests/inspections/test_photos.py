@@ -181,6 +181,28 @@ class TestPhotosRefused:
         assert InspectionResult.objects.count() == 0
         assert stored_files(storage) == []
 
+    def test_files_saved_before_a_failed_write_are_removed(self, scan, storage, monkeypatch):
+        from refmeter.inspections import services
+
+        created = []
+
+        def fail_on_the_second(**values):
+            if created:
+                raise RuntimeError("database gone")
+            created.append(values)
+            return InspectionPhoto(**values)
+
+        monkeypatch.setattr(services.InspectionPhoto.objects, "create", fail_on_the_second)
+
+        with pytest.raises(RuntimeError):
+            services.inspection_result_record(
+                actor=scan.inspector, point_id=scan.point.pk, finding="sealed", note="",
+                now=timezone.now(), photos=[photo("a.jpg"), photo("b.jpg")],
+            )  # fmt: skip
+
+        assert InspectionResult.objects.count() == 0
+        assert stored_files(storage) == []
+
 
 class TestPosition:
     def test_the_position_is_stored_and_shown_on_the_point_page(self, client, scan):
