@@ -94,7 +94,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "summary": selectors.run_summary(run=run),
             "page": page,
-            "may_bill": services.may_bill(_user(request)),
         },
     )
 
