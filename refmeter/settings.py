@@ -166,6 +166,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "refmeter.dashboard.context_processors.rights",
             ],
         },
     }
@@ -181,7 +182,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "registry:group_search"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # The client's address: X-Forwarded-For is believed only when the request comes from one
@@ -303,7 +304,6 @@ REFMETER_PERMISSIONS_POLICY = ", ".join(
         "autoplay",
         "camera",
         "display-capture",
-        "geolocation",
         "gyroscope",
         "magnetometer",
         "microphone",
@@ -312,6 +312,8 @@ REFMETER_PERMISSIONS_POLICY = ", ".join(
         "usb",
     )
 )
+# The inspection form asks this site's pages (only) for the phone's position.
+REFMETER_PERMISSIONS_POLICY += ", geolocation=(self)"
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -362,6 +364,9 @@ REFMETER_SPREADSHEET_MAX_MB = env_int("REFMETER_SPREADSHEET_MAX_MB", 50)
 REFMETER_SHEET_MAX_CELLS = env_int("REFMETER_SHEET_MAX_CELLS", 2_000_000)
 REFMETER_SHEET_MAX_MB = env_int("REFMETER_SHEET_MAX_MB", 160)
 REFMETER_UPLOAD_RETENTION_DAYS = env_int("REFMETER_UPLOAD_RETENTION_DAYS", 30)
+# Photos with an inspection finding: how many at most, and the largest one.
+REFMETER_INSPECTION_PHOTOS_MAX = env_int("REFMETER_INSPECTION_PHOTOS_MAX", 5)
+REFMETER_INSPECTION_PHOTO_MAX_MB = env_int("REFMETER_INSPECTION_PHOTO_MAX_MB", 5)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REFMETER_REQUEST_MAX_MB", 5) * 1024 * 1024
 for _name in (
     "REFMETER_UPLOAD_MAX_MB",
@@ -369,6 +374,7 @@ for _name in (
     "REFMETER_SHEET_MAX_CELLS",
     "REFMETER_SHEET_MAX_MB",
     "DATA_UPLOAD_MAX_MEMORY_SIZE",
+    "REFMETER_INSPECTION_PHOTO_MAX_MB",
 ):
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1")

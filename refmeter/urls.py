@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from refmeter.api import api
 from refmeter.common.views import healthz
-from refmeter.dashboard.views import dashboard
+from refmeter.dashboard.views import dashboard, home
 from refmeter.search.views import search
 
 urlpatterns = [
@@ -31,6 +31,7 @@ urlpatterns = [
     path("inspections/", include("refmeter.inspections.urls")),
     path("dashboard/", dashboard, name="dashboard"),
     path("search/", search, name="search"),
+    path("home/", home, name="home"),
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]

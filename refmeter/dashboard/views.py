@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from refmeter.anomalies.models import AnomalyCase, CaseStatus
 from refmeter.common.periods import Period
+from refmeter.dashboard.selectors import home_todos
 from refmeter.inspections.selectors import plan_rows
 from refmeter.lineloss.selectors import lineloss_report
-from refmeter.organisations.models import User
+from refmeter.organisations.models import Role, User
 from refmeter.organisations.selectors import unit_scope
 from refmeter.outages.models import Outage
 from refmeter.outages.selectors import affected_points, notified_point_count
@@ -68,4 +69,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "plans": plan_rows(user=user, today=today)[:6],
             "pending_outages": pending,
         },
+    )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Where each role lands: its to-do counts; a manager's is the dashboard."""
+    user = cast(User, request.user)
+    if user.role == Role.MANAGER and not user.is_superuser:
+        return dashboard(request)
+    return render(
+        request,
+        "dashboard/home.html",
+        {"sections": home_todos(user=user, today=timezone.localdate())},
     )

@@ -12,6 +12,16 @@ from refmeter.inspections.models import Finding
 FRACTION = _("应为 0.2 到 1 之间的小数，例如 0.2。")
 SEED = _("应为 0 到 9223372036854775807 之间的整数。")
 COUNT = _("应为 0 到 100000 之间的整数。")
+LATITUDE = _("纬度应为 -90 到 90 之间的数，最多 6 位小数。")
+LONGITUDE = _("经度应为 -180 到 180 之间的数，最多 6 位小数。")
+DEGREE_ERRORS = (
+    "invalid",
+    "min_value",
+    "max_value",
+    "max_digits",
+    "max_decimal_places",
+    "max_whole_digits",
+)
 
 
 def _all(message: Any, *codes: str) -> dict[str, Any]:
@@ -52,6 +62,15 @@ class InspectionResultForm(forms.Form):
     found_count = forms.IntegerField(
         label=_("未登记点位数"), required=False, min_value=0, max_value=100_000,
         error_messages=_all(COUNT, "invalid", "min_value", "max_value"),
+    )  # fmt: skip
+    # Filled by the position button from the phone's geolocation (refmeter.js).
+    latitude = forms.DecimalField(
+        label=_("纬度"), required=False, min_value=Decimal(-90), max_value=Decimal(90),
+        max_digits=9, decimal_places=6, error_messages=_all(LATITUDE, *DEGREE_ERRORS),
+    )  # fmt: skip
+    longitude = forms.DecimalField(
+        label=_("经度"), required=False, min_value=Decimal(-180), max_value=Decimal(180),
+        max_digits=9, decimal_places=6, error_messages=_all(LONGITUDE, *DEGREE_ERRORS),
     )  # fmt: skip
 
 

@@ -30,6 +30,11 @@ class InspectionResult(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(_("检查时间"))
+    # Where the inspector's phone said it was, when it could tell (WGS-84 degrees).
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("检查结果")
@@ -38,6 +43,27 @@ class InspectionResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.point_id} {self.finding}"
+
+
+class InspectionPhoto(models.Model):
+    """A photo taken with a finding, kept through Django's storage with a small preview."""
+
+    result = models.ForeignKey(InspectionResult, on_delete=models.CASCADE, related_name="photos")
+    file = models.FileField(_("照片"), max_length=300)
+    thumbnail = models.FileField(_("缩略图"), max_length=300)
+    content_type = models.CharField(_("类型"), max_length=32)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    width = models.PositiveIntegerField(_("宽"))
+    height = models.PositiveIntegerField(_("高"))
+    original_name = models.CharField(_("原文件名"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("检查照片")
+        verbose_name_plural = _("检查照片")
+        ordering = ["result_id", "id"]
+
+    def __str__(self) -> str:
+        return self.file.name
 
 
 class InspectionPlan(models.Model):

@@ -2,19 +2,32 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 
 from refmeter.common.listing import Listing, ListParams, page_queryset
 from refmeter.inspections.models import (
     Finding,
+    InspectionPhoto,
     InspectionPlan,
     InspectionResult,
     InspectionTarget,
 )
 from refmeter.organisations.models import User
+from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_scope
+from refmeter.registry.selectors import RecordNotVisible
+
+
+@dataclass(frozen=True)
+class PhotoLine:
+    photo_id: int
+    original_name: str
+    width: int
+    height: int
 
 
 @dataclass(frozen=True)
@@ -24,9 +37,18 @@ class InspectionLine:
     finding_label: str
     note: str
     recorded_by: str
+    latitude: Decimal | None
+    longitude: Decimal | None
+    photos: list[PhotoLine]
 
 
 def point_inspections(*, point_id: int, limit: int = 20) -> list[InspectionLine]:
+    """The point's latest findings with their photos and position (two queries)."""
+    results = (
+        InspectionResult.objects.filter(point_id=point_id)
+        .select_related("recorded_by")
+        .prefetch_related("photos")[:limit]
+    )
     return [
         InspectionLine(
             recorded_at=result.recorded_at,
@@ -34,11 +56,31 @@ def point_inspections(*, point_id: int, limit: int = 20) -> list[InspectionLine]
             finding_label=result.get_finding_display(),
             note=result.note,
             recorded_by=result.recorded_by.get_full_name() or result.recorded_by.get_username(),
+            latitude=result.latitude,
+            longitude=result.longitude,
+            photos=[
+                PhotoLine(
+                    photo_id=photo.pk,
+                    original_name=photo.original_name,
+                    width=photo.width,
+                    height=photo.height,
+                )
+                for photo in result.photos.all()
+            ],
         )
-        for result in InspectionResult.objects.filter(point_id=point_id).select_related(
-            "recorded_by"
-        )[:limit]
+        for result in results
     ]
+
+
+def photo_get(*, user: User, photo_id: int) -> InspectionPhoto:
+    """A finding's photo, for whoever may see its point (within their units)."""
+    require(user=user, action=Action.VIEW_REGISTRY)
+    photo = InspectionPhoto.objects.filter(
+        unit_scope(user=user, unit_field="result__point__group__unit"), pk=photo_id
+    ).first()
+    if photo is None:
+        raise RecordNotVisible(_("未找到该照片，或它不属于您所在单位及下属单位。"))
+    return photo
 
 
 @dataclass(frozen=True)

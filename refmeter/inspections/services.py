@@ -8,6 +8,8 @@ import random
 from collections import defaultdict
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -19,10 +21,12 @@ from refmeter.inspections.models import (
     Finding,
     FollowUp,
     FollowUpKind,
+    InspectionPhoto,
     InspectionPlan,
     InspectionResult,
     InspectionTarget,
 )
+from refmeter.inspections.photos import CheckedPhoto, UnacceptablePhoto, Upload, photos_check
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require, role_may
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
@@ -130,9 +134,13 @@ def inspection_result_record(
     label_serial: int | None = None,
     found_location: str = "",
     found_count: int = 0,
+    photos: list[Upload] | None = None,
+    latitude: Decimal | None = None,
+    longitude: Decimal | None = None,
 ) -> InspectionResult:
     """Record a finding at a point; it counts for any open plan the point is in, and starts
-    what must follow: a theft check, a change order, a multiplier-mismatch case."""
+    what must follow: a theft check, a change order, a multiplier-mismatch case. Photos are
+    checked as a whole first: one refused photo refuses the finding, and nothing is kept."""
     require(user=actor, action=Action.RECORD_INSPECTION)
     if finding not in Finding.values:
         raise UnableToRecordInspection(_("请选择检查结果。"))
@@ -140,36 +148,102 @@ def inspection_result_record(
         raise UnableToRecordInspection(_("选择“其他情况”时请填写说明。"))
     if finding == Finding.UNREGISTERED and (not clean_text(found_location) or found_count < 1):
         raise UnableToRecordInspection(_("发现未登记点位时请填写位置和数量。"))
-    with transaction.atomic():
-        point = (
-            Point.objects.filter(unit_scope(user=actor, unit_field="group__unit"), pk=point_id)
-            .select_related("group")
-            .first()
+    _position_check(latitude, longitude)
+    try:
+        checked = photos_check(list(photos or []))
+    except UnacceptablePhoto as refused:
+        raise UnableToRecordInspection(str(refused)) from refused
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            result = _record(
+                actor=actor, point_id=point_id, finding=finding, note=note, now=now,
+                label_serial=label_serial, found_location=found_location,
+                found_count=found_count, latitude=latitude, longitude=longitude,
+            )  # fmt: skip
+            _photos_store(result, checked, stored=stored, now=now)
+    except BaseException:
+        # The finding was not written: the files saved for it go too.
+        for name in stored:
+            default_storage.delete(name)
+        raise
+    return result
+
+
+def _position_check(latitude: Decimal | None, longitude: Decimal | None) -> None:
+    if (latitude is None) != (longitude is None):
+        raise UnableToRecordInspection(_("位置须同时有纬度和经度。"))
+    if (
+        latitude is not None
+        and longitude is not None
+        and not (-90 <= latitude <= 90 and -180 <= longitude <= 180)
+    ):
+        raise UnableToRecordInspection(
+            _("位置不正确：纬度应在 -90 到 90 之间，经度应在 -180 到 180 之间。")
         )
-        if point is None:
-            raise RecordNotVisible(_("未找到该用电点，或它不属于您所在单位及下属单位。"))
-        result = InspectionResult.objects.create(
-            point=point, finding=finding, note=clean_text(note), label_serial=label_serial,
-            found_location=clean_text(found_location), found_count=found_count,
-            recorded_by=actor, recorded_at=now,
+
+
+def _photos_store(
+    result: InspectionResult, checked: list[CheckedPhoto], *, stored: list[str], now: dt.datetime
+) -> None:
+    folder = f"inspections/{now:%Y/%m}"
+    for index, photo in enumerate(checked, start=1):
+        stem = f"{folder}/{result.pk}-{index}"
+        name = default_storage.save(f"{stem}.{photo.extension}", ContentFile(photo.content))
+        stored.append(name)
+        thumbnail = default_storage.save(f"{stem}-thumb.jpg", ContentFile(photo.thumbnail))
+        stored.append(thumbnail)
+        InspectionPhoto.objects.create(
+            result=result, file=name, thumbnail=thumbnail, content_type=photo.content_type,
+            size=len(photo.content), width=photo.width, height=photo.height,
+            original_name=photo.original_name,
         )  # fmt: skip
-        InspectionTarget.objects.filter(
-            point=point, result__isnull=True, plan__period_start__lte=now.date(),
-            plan__period_end__gt=now.date(),
-        ).update(result=result)  # fmt: skip
-        _follow_up(result, point, actor=actor, now=now)
-        audit_record(
-            actor=actor,
-            occurred_at=now,
-            reason=_("现场检查"),
-            change=AuditChange(
-                action="inspection.record", subject_type="point", subject_id=point.pk,
-                subject_label=f"{point.account_number} {point.name}", parent_type="group",
-                parent_id=point.group_id,
-                after={"finding": finding, "note": result.note,
-                       "found_location": result.found_location, "found_count": found_count},
-            ),
-        )  # fmt: skip
+
+
+def _record(
+    *,
+    actor: User,
+    point_id: int,
+    finding: str,
+    note: str,
+    now: dt.datetime,
+    label_serial: int | None,
+    found_location: str,
+    found_count: int,
+    latitude: Decimal | None,
+    longitude: Decimal | None,
+) -> InspectionResult:
+    point = (
+        Point.objects.filter(unit_scope(user=actor, unit_field="group__unit"), pk=point_id)
+        .select_related("group")
+        .first()
+    )
+    if point is None:
+        raise RecordNotVisible(_("未找到该用电点，或它不属于您所在单位及下属单位。"))
+    result = InspectionResult.objects.create(
+        point=point, finding=finding, note=clean_text(note), label_serial=label_serial,
+        found_location=clean_text(found_location), found_count=found_count,
+        recorded_by=actor, recorded_at=now, latitude=latitude, longitude=longitude,
+    )  # fmt: skip
+    InspectionTarget.objects.filter(
+        point=point, result__isnull=True, plan__period_start__lte=now.date(),
+        plan__period_end__gt=now.date(),
+    ).update(result=result)  # fmt: skip
+    _follow_up(result, point, actor=actor, now=now)
+    audit_record(
+        actor=actor,
+        occurred_at=now,
+        reason=_("现场检查"),
+        change=AuditChange(
+            action="inspection.record", subject_type="point", subject_id=point.pk,
+            subject_label=f"{point.account_number} {point.name}", parent_type="group",
+            parent_id=point.group_id,
+            after={"finding": finding, "note": result.note,
+                   "found_location": result.found_location, "found_count": found_count,
+                   "latitude": str(latitude) if latitude is not None else None,
+                   "longitude": str(longitude) if longitude is not None else None},
+        ),
+    )  # fmt: skip
     return result
 
 

@@ -5,7 +5,8 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +19,7 @@ from refmeter.inspections.documents import route_sheet_document
 from refmeter.inspections.forms import InspectionPlanForm, TargetFilterForm
 from refmeter.inspections.selectors import (
     TARGET_SORTS,
+    photo_get,
     plan_rows,
     plan_target_page,
     route_stops,
@@ -102,3 +104,14 @@ def plan_route(request: HttpRequest, plan_id: int) -> HttpResponse:
         export_name(document.title, plan.pk, area, extension="pdf")
     )
     return response
+
+
+def photo(request: HttpRequest, photo_id: int, size: str = "full") -> HttpResponseBase:
+    """A finding's photo (or its preview), only to users who may see its point."""
+    try:
+        found = photo_get(user=_user(request), photo_id=photo_id)
+    except (RecordNotVisible, ActionNotAllowed) as refusal:
+        return render(request, "refusal.html", {"message": str(refusal)}, status=404)
+    if size == "thumb":
+        return FileResponse(found.thumbnail.open("rb"), content_type="image/jpeg")
+    return FileResponse(found.file.open("rb"), content_type=found.content_type)

@@ -19,6 +19,7 @@ from refmeter.common.forms import form_problems
 from refmeter.common.jobs import job_create
 from refmeter.inspections.forms import InspectionResultForm
 from refmeter.inspections.models import Finding
+from refmeter.inspections.photos import photo_limits
 from refmeter.inspections.selectors import point_inspections
 from refmeter.inspections.services import (
     UnableToRecordInspection,
@@ -158,6 +159,7 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
             "token": token,
             "may_inspect": inspector,
             "findings": Finding.choices,
+            "photo_limits": photo_limits(),
             "inspections": point_inspections(point_id=view.point_id)
             if inspector and view.point_id
             else [],
@@ -190,6 +192,9 @@ def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
             label_serial=view.serial,
             found_location=form.cleaned_data["found_location"],
             found_count=form.cleaned_data["found_count"] or 0,
+            photos=list(request.FILES.getlist("photos")),
+            latitude=form.cleaned_data["latitude"],
+            longitude=form.cleaned_data["longitude"],
         )
     except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))

@@ -22,6 +22,8 @@ class TestClerkEditsASubAccount:
         page.get_by_label("用户名").fill("south_clerk")
         page.get_by_label("密码").fill("correct-horse-battery")
         page.get_by_role("button", name="登录").click()
+        page.get_by_role("heading", name="待办").wait_for()
+        page.get_by_role("link", name="基准户查询").click()
         page.get_by_role("heading", name="基准户查询").wait_for()
         page.get_by_label("客户名称").fill("中国移动")
         page.get_by_role("button", name="查询").click()

@@ -47,14 +47,23 @@ class TestContentSecurityPolicy:
         assert api["Content-Security-Policy"] == scan["Content-Security-Policy"]
         assert "script-src 'self'" in scan["Content-Security-Policy"]
 
-    def test_pages_do_not_ask_for_camera_microphone_or_location(self, client, db):
+    def test_pages_do_not_ask_for_camera_microphone_or_payment(self, client, db):
         response = client.get(reverse("login"))
 
         features = dict(
             item.strip().split("=", 1) for item in response["Permissions-Policy"].split(",")
         )
-        for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        for feature in ("camera", "microphone", "payment", "usb"):
             assert features[feature] == "()"
+
+    def test_only_this_sites_pages_may_ask_for_the_position(self, client, db):
+        # the inspection form's position button
+        response = client.get(reverse("login"))
+
+        features = dict(
+            item.strip().split("=", 1) for item in response["Permissions-Policy"].split(",")
+        )
+        assert features["geolocation"] == "(self)"
 
     def test_htmx_is_told_not_to_evaluate_code_or_inject_styles(self, client, db):
         html = client.get(reverse("login")).content.decode()

@@ -144,6 +144,7 @@ class BackBillingRow:
     status: str
     status_label: str
     created_by: str
+    created_by_id: int
     created_at: dt.datetime
     approved_by: str
     approved_at: dt.datetime | None
@@ -215,6 +216,7 @@ def back_billing_rows(*, items: Any) -> list[BackBillingRow]:
             status=_status(item),
             status_label=labels[_status(item)],
             created_by=_person(item.created_by),
+            created_by_id=item.created_by_id,
             created_at=item.created_at,
             approved_by=_person(item.approved_by),
             approved_at=item.approved_at,

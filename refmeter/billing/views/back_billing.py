@@ -182,7 +182,7 @@ def back_billing_detail(request: HttpRequest, back_billing_id: int) -> HttpRespo
     return render(
         request,
         "billing/back_billing.html",
-        {"item": detail, "row": detail.row, "may_bill": services.may_bill(user)},
+        {"item": detail, "row": detail.row},
     )
 
 

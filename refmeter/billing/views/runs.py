@@ -107,7 +107,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "form": form,
             "problems": [] if valid else form_problems(form),
             "listing": listing,
-            "may_bill": services.may_bill(_user(request)),
         },
     )
 

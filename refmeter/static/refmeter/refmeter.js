@@ -1,5 +1,6 @@
 /* Behaviour for every page, kept out of the templates: the Content-Security-Policy
-   allows scripts from this site's static files only (no inline scripts or handlers). */
+   allows scripts from this site's static files only (no inline scripts or handlers).
+   Everything listens on the document, so pages swapped in by htmx need no set-up. */
 (function () {
   "use strict";
 
@@ -11,4 +12,76 @@
       field.form.submit();
     }
   });
+
+  function closeMenuGroups(except) {
+    document.querySelectorAll("details[data-menu-group][open]").forEach(function (group) {
+      if (group !== except) {
+        group.open = false;
+      }
+    });
+  }
+
+  function isPhoneMenu() {
+    const header = document.querySelector("header.top");
+    return header !== null && header.classList.contains("menu-open");
+  }
+
+  document.addEventListener("click", function (event) {
+    const target = event.target instanceof Element ? event.target : null;
+    // The phone's menu button folds the header's menu open and shut.
+    const toggle = target && target.closest("[data-menu-toggle]");
+    if (toggle) {
+      const header = toggle.closest("header.top");
+      if (header) {
+        const open = header.classList.toggle("menu-open");
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      }
+      return;
+    }
+    // On a wide screen one menu group is open at a time, and a click elsewhere closes it.
+    const group = target && target.closest("details[data-menu-group]");
+    if (!isPhoneMenu()) {
+      closeMenuGroups(group);
+    }
+
+    // The inspection form's position button fills its hidden latitude and longitude.
+    const locate = target && target.closest("[data-locate]");
+    if (locate) {
+      event.preventDefault();
+      locatePosition(locate);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      closeMenuGroups(null);
+    }
+  });
+
+  function locatePosition(button) {
+    const form = button.closest("form");
+    const status = form && form.querySelector("[data-locate-status]");
+    const latitude = form && form.querySelector("input[name=latitude]");
+    const longitude = form && form.querySelector("input[name=longitude]");
+    if (!form || !status || !latitude || !longitude) {
+      return;
+    }
+    if (!("geolocation" in navigator)) {
+      status.textContent = button.dataset.unavailable || "";
+      return;
+    }
+    status.textContent = button.dataset.waiting || "";
+    navigator.geolocation.getCurrentPosition(
+      function (position) {
+        latitude.value = position.coords.latitude.toFixed(6);
+        longitude.value = position.coords.longitude.toFixed(6);
+        status.textContent = latitude.value + ", " + longitude.value +
+          " (±" + Math.round(position.coords.accuracy) + " m)";
+      },
+      function () {
+        status.textContent = button.dataset.failed || "";
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+    );
+  }
 })();
