@@ -44,7 +44,9 @@ class TestNewInstall:
         page.get_by_role("link", name="工单", exact=True).click()
         page.get_by_role("heading", name="工单").wait_for()
         page.locator("main").get_by_role("link", name="新装受理").click()
-        page.get_by_label("客户").select_option(label="中国电信股份有限公司")
+        # the order list's own search field is labelled with 客户 too: wait for the form
+        page.get_by_role("button", name="创建工单").wait_for()
+        page.locator("select[name=customer]").select_option(label="中国电信股份有限公司")
         page.get_by_label("单点设备类型").select_option(label="楼道EPON设备 400W")
         page.get_by_label("经办人", exact=True).fill("张三")
         page.get_by_role("button", name="创建工单").click()
