@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from typing import cast
 
@@ -13,10 +14,11 @@ from django.utils import timezone
 from refmeter.anomalies.models import AnomalyCase, CaseStatus
 from refmeter.common.periods import Period
 from refmeter.dashboard.selectors import home_todos
+from refmeter.dashboard.trends import dashboard_trends
 from refmeter.inspections.selectors import plan_rows
 from refmeter.lineloss.selectors import lineloss_report
 from refmeter.organisations.models import Role, User
-from refmeter.organisations.selectors import unit_scope
+from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.outages.models import Outage
 from refmeter.outages.selectors import affected_points, notified_point_count
 from refmeter.registry.selectors import point_statistics
@@ -41,6 +43,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         period=Period.month(last.year, last.month), unit_filter=unit_scope(user=user)
     )
     moves = Counter(row.moved for row in report if row.moved)
+    chosen = request.GET.get("unit", "")
+    trends = dashboard_trends(
+        user=user,
+        today=today,
+        unit_id=int(chosen) if chosen.isdigit() and len(chosen) < 12 else None,
+    )
+    # A manager over several service areas may look at one of them.
+    trend_unit_choice = units_visible_to(user=user).count() > 1
     upcoming = Outage.objects.filter(unit_scope(user=user), starts_at__gte=timezone.now())[:20]
     pending = []
     for outage in upcoming:
@@ -68,6 +78,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "out_of_qualified": moves.get("out_of_qualified", 0),
             "plans": plan_rows(user=user, today=today)[:6],
             "pending_outages": pending,
+            "trends": trends,
+            "trends_json": json.dumps(
+                {
+                    "months": trends.months,
+                    "trends": [
+                        {
+                            "key": t.key,
+                            "series": [{"label": s.label, "values": s.values} for s in t.series],
+                        }
+                        for t in trends.trends
+                    ],
+                },
+                ensure_ascii=False,
+            ),
+            "trend_units": units_visible_to(user=user).order_by("path")
+            if trend_unit_choice
+            else [],
         },
     )
 

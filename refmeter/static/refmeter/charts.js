@@ -76,6 +76,28 @@
     }));
   }
 
+  // The dashboard's twelve-month trends: one line chart per trend, its figures in the
+  // table under it (the template writes the table, so it reads without the script).
+  const PALETTE = ["#1f5f8b", "#c98a00", "#0b6e4f", "#b3261e", "#6a4c93", "#2a9d8f", "#8d6e63", "#e76f51", "#546e7a"];
+
+  function trendCharts() {
+    const data = readJson("trends-data");
+    if (!data) return;
+    const xs = data.months.map((m) => Date.parse(m + "-01T00:00:00+08:00") / 1000);
+    data.trends.forEach((trend) => {
+      const element = document.querySelector(`.trend-chart[data-trend="${trend.key}"]`);
+      if (!element || element.dataset.drawn) return;
+      element.dataset.drawn = "1";
+      new uPlot({
+        width: width(element.parentElement, 1100),
+        height: 220,
+        series: [{}, ...trend.series.map((s, i) => ({label: s.label, stroke: PALETTE[i % PALETTE.length], spanGaps: false}))],
+        axes: [{values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(0, 7))}, {}],
+      }, [xs, ...trend.series.map((s) => s.values)], element);
+    });
+  }
+
   meterChart();
   areaChart();
+  trendCharts();
 })();
