@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -37,6 +38,14 @@ def text_field(label: Any, max_length: int, *, required: bool = False) -> forms.
         required=required,
         error_messages={"max_length": TOO_LONG},
     )
+
+
+def add_problems(form: forms.Form, problems: Iterable[object]) -> None:
+    """A service's refusals on the bound form: beside their field when they name one of
+    the form's fields (``FieldProblem``), else above the form."""
+    for problem in problems:
+        field = getattr(problem, "field", None)
+        form.add_error(field if field in form.fields else None, str(problem))
 
 
 def form_problems(form: forms.Form) -> list[str]:

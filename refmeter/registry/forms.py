@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.forms import BusinessDateField
+from refmeter.common.validators import validate_access_point_number
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import units_visible_to
 
@@ -50,7 +51,10 @@ class PointEditForm(VersionedForm):
     name = forms.CharField(label=_("户名"), max_length=200)
     device_address = forms.CharField(label=_("设备地址"), max_length=300)
     area_number = forms.CharField(label=_("台区编号"), max_length=32, required=False)
-    access_point_number = forms.CharField(label=_("接入点编号"), max_length=17, required=False)
+    access_point_number = forms.CharField(
+        label=_("接入点编号"), max_length=17, required=False,
+        validators=[validate_access_point_number],
+    )  # fmt: skip
     reason = forms.CharField(label=_("修改原因"), max_length=500)
 
 

@@ -15,8 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from refmeter.audit.selectors import AuditLine, audit_history
+from refmeter.common import validators
 from refmeter.common.periods import Period, is_active_on
-from refmeter.common.text import clean_digits, is_digits
+from refmeter.common.text import clean_digits
 from refmeter.common.versions import Meanwhile
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
@@ -682,9 +683,7 @@ def group_history(*, user: User, group_id: int) -> list[AuditLine]:
 
 
 def access_point_number_problem(number: str) -> str | None:
-    if not is_digits(number, 17):
-        return _("接入点编号应为 17 位数字，“%(number)s”不是。") % {"number": number}
-    return None
+    return validators.access_point_number_problem(number)
 
 
 def access_point_lookup(*, user: User, number: str) -> tuple[AccessPoint | None, str | None]:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
+from refmeter.common.validators import FieldProblem
 from refmeter.common.versions import Meanwhile, stale_version_problems
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
@@ -1035,22 +1036,24 @@ def point_update(
         if name is not None:
             values["name"] = clean_text(name)
             if not values["name"]:
-                problems.append(_("户名不能为空。"))
+                problems.append(FieldProblem(_("户名不能为空。"), field="name"))
         if device_address is not None:
             values["device_address"] = clean_text(device_address)
             if not values["device_address"]:
-                problems.append(_("设备地址不能为空。"))
+                problems.append(FieldProblem(_("设备地址不能为空。"), field="device_address"))
         area: TransformerArea | None = point.area
         access_point: AccessPoint | None = point.access_point
         if access_point_number is not None:
             if not clean_digits(access_point_number):
                 if point.status == PointStatus.ACTIVE:
-                    problems.append(_("在用的用电点必须有接入点。"))
+                    problems.append(
+                        FieldProblem(_("在用的用电点必须有接入点。"), field="access_point_number")
+                    )
                 access_point = None
             else:
                 access_point, problem = access_point_lookup(user=actor, number=access_point_number)
                 if problem:
-                    problems.append(problem)
+                    problems.append(FieldProblem(problem, field="access_point_number"))
         if area_number is not None:
             number = clean_digits(area_number)
             area = (
@@ -1059,9 +1062,14 @@ def point_update(
                 else None
             )
             if number and area is None:
-                problems.append(_("台区 %(number)s 不存在或不属于您的单位。") % {"number": number})
+                problems.append(
+                    FieldProblem(
+                        _("台区 %(number)s 不存在或不属于您的单位。") % {"number": number},
+                        field="area_number",
+                    )
+                )
             if not number and point.status == PointStatus.ACTIVE:
-                problems.append(_("在用的用电点必须有台区。"))
+                problems.append(FieldProblem(_("在用的用电点必须有台区。"), field="area_number"))
         if access_point is not None and not problems:
             if area_number is not None and area is not None and access_point.area_id != area.pk:
                 problems.append(
@@ -1074,7 +1082,7 @@ def point_update(
                 )
             area = access_point.area
         if not clean_text(reason):
-            problems.append(_("请填写修改原因。"))
+            problems.append(FieldProblem(_("请填写修改原因。"), field="reason"))
         if problems:
             raise UnableToUpdatePoint(problems)
         before = _point_snapshot(point)

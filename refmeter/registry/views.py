@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from refmeter.common.forms import add_problems
 from refmeter.common.tables import write_xlsx
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
@@ -160,7 +161,7 @@ def group_terms(request: HttpRequest, group_id: int) -> HttpResponse:
             "stale": stale,
             "terms_history": selectors.group_terms_history(group_id=group_id),
         },
-        status=409 if stale else 200,
+        status=409 if stale else (400 if form.is_bound else 200),
     )
 
 
@@ -233,8 +234,7 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
                 stale = error
                 form.with_version(error.current_version)
             except services.UnableToChangeRegistry as error:
-                for problem in error.problems:
-                    form.add_error(None, problem)
+                add_problems(form, error.problems)
             else:
                 return redirect("registry:point_detail", point_id=point_id)
     else:

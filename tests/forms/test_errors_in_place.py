@@ -1,0 +1,151 @@
+"""Refused forms come back with the message beside the field and what the user typed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+import pytest
+from django.urls import path, reverse
+
+from refmeter.inspections.models import InspectionPlan
+from refmeter.organisations.models import Role
+from refmeter.registry.models import Point, PointKind
+from refmeter.workorders.models import Contract, Step
+from tests import factories
+from tests.workorders.test_pages import surveyed_order  # noqa: F401  (fixture)
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
+
+
+def field_errors(content: str) -> dict[str, list[str]]:
+    """The messages shown under each field: {field name: [message, ...]}."""
+    found: dict[str, list[str]] = {}
+    for name, message in re.findall(
+        r'<span class="field-error" id="error-([a-z_0-9]+)"[^>]*>([^<]*)</span>', content
+    ):
+        found.setdefault(name, []).append(message)
+    return found
+
+
+class TestThePointPage:
+    def test_an_unknown_access_point_is_shown_beside_the_field_with_the_typing_kept(
+        self, client, city
+    ):
+        group = factories.group(
+            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=1
+        )
+        point = Point.objects.filter(group=group, kind=PointKind.SUB).first()
+        client.force_login(city.south_clerk)
+
+        response = client.post(
+            reverse("registry:point_detail", args=[point.pk]),
+            {
+                "name": "改过的户名",
+                "device_address": "新地址 1 号",
+                "area_number": point.area.number,
+                "access_point_number": "33503000000000000",
+                "reason": "现场核实",
+                "version": point.version,
+            },
+            **HTMX,
+        )
+
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert field_errors(content) == {
+            "access_point_number": ["接入点 33503000000000000 不存在或不属于您的单位。"]
+        }
+        assert 'value="改过的户名"' in content
+        assert 'value="新地址 1 号"' in content
+        assert 'value="33503000000000000"' in content
+        point.refresh_from_db()
+        assert point.name != "改过的户名"
+
+    def test_an_access_point_that_is_not_17_digits_is_refused_beside_the_field(
+        self, client, city
+    ):
+        group = factories.group(
+            actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=1
+        )
+        point = Point.objects.filter(group=group, kind=PointKind.SUB).first()
+        client.force_login(city.south_clerk)
+
+        response = client.post(
+            reverse("registry:point_detail", args=[point.pk]),
+            {"name": point.name, "device_address": point.device_address,
+             "area_number": point.area.number, "access_point_number": "3350", "reason": "核实", "version": point.version},
+            **HTMX,
+        )  # fmt: skip
+
+        assert response.status_code == 400
+        assert field_errors(response.content.decode()) == {
+            "access_point_number": ["接入点编号应为 17 位数字，“3350”不是。"]
+        }
+
+
+class TestTheContractStep:
+    def test_an_invalid_date_keeps_all_six_fields_and_says_which(
+        self, client, city, surveyed_order  # noqa: F811
+    ):
+        manager = factories.user(unit=city.south, role=Role.CUSTOMER_MANAGER, username="cm")
+        client.force_login(manager)
+        typed = {
+            "number": "HT-2026-001",
+            "start_date": "2026-02-30",
+            "end_date": "2029-01-31",
+            "approved_by": "李四",
+            "approved_date": "2026-01-20",
+            "signed_date": "2026-01-22",
+        }
+
+        response = client.post(
+            reverse("workorders:contract", args=[surveyed_order.pk]), typed, **HTMX
+        )
+
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert list(field_errors(content)) == ["start_date"]
+        for value in typed.values():
+            assert f'value="{value}"' in content
+        assert not Contract.objects.exists()
+
+    def test_an_end_before_the_start_is_shown_on_the_end_date(
+        self, client, city, surveyed_order  # noqa: F811
+    ):
+        manager = factories.user(unit=city.south, role=Role.CUSTOMER_MANAGER, username="cm")
+        client.force_login(manager)
+
+        response = client.post(
+            reverse("workorders:contract", args=[surveyed_order.pk]),
+            {"number": "HT-1", "start_date": "2026-03-01", "end_date": "2026-02-01"},
+            **HTMX,
+        )
+
+        assert response.status_code == 400
+        assert field_errors(response.content.decode()) == {
+            "end_date": ["合同到期日期必须晚于生效日期。"]
+        }
+        assert surveyed_order.step == Step.CONTRACT
+        assert not Contract.objects.exists()
+
+
+class TestTheInspectionPlanForm:
+    @pytest.mark.parametrize("fraction", ["abc", "NaN", "Infinity", "-1", "1.5", "0"])
+    def test_a_fraction_that_is_not_one_is_shown_beside_the_field(self, client, city, fraction):
+        manager = factories.user(unit=city.south, role=Role.MANAGER, username="boss")
+        client.force_login(manager)
+
+        response = client.post(
+            reverse("inspections:plans"),
+            {"unit": city.south.pk, "period_start": "2026-07-01", "fraction": fraction},
+            **HTMX,
+        )
+
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert field_errors(content) == {"fraction": ["应为 0.2 到 1 之间的小数，例如 0.2。"]}
+        assert f'value="{fraction}"' in content
+        assert 'value="2026-07-01"' in content
+        assert not InspectionPlan.objects.exists()
