@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from refmeter.common.forms import add_problems, form_problems
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry.selectors import RecordNotVisible
 from refmeter.spreadsheets.documents import application_list_template, list_pdf, list_xlsx
 from refmeter.workorders import documents, forms, selectors, services
-from refmeter.workorders.models import OrderKind
+from refmeter.workorders.models import OrderKind, Step
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -59,36 +60,33 @@ def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponseBase]:
         try:
             message = view(request, order_id, *args, **kwargs)
         except services.UnableToSaveStaleOrder as error:
-            return _stale_page(request, order_id, error, **kwargs)
+            return _refused_page(request, order_id, error, stale=error, **kwargs)
         except services.StepNotAllowed as error:
-            messages.error(request, str(error))
             return render(request, "refusal.html", {"message": str(error)}, status=403)
         except services.UnableToProgressOrder as error:
-            for problem in error.problems:
-                messages.error(request, problem)
+            return _refused_page(request, order_id, error, **kwargs)
         except UnreadableSpreadsheet as error:
-            messages.error(request, str(error))
-        else:
-            if message:
-                messages.success(request, message)
+            refused = services.UnableToProgressOrder(str(error))
+            return _refused_page(request, order_id, refused, **kwargs)
+        if message:
+            messages.success(request, message)
         return redirect("workorders:detail", order_id=order_id)
 
     return wrapper
 
 
-def _form_problems(form: Any) -> services.UnableToProgressOrder:
-    problems = [
-        f"{form.fields[field].label}：{error}" if field != "__all__" else str(error)
-        for field, errors in form.errors.items()
-        for error in errors
-    ]
-    return services.UnableToProgressOrder(problems)
+class InvalidStepForm(services.UnableToProgressOrder):
+    """A step form that did not validate: shown again bound, each error beside its field."""
+
+    def __init__(self, form: Any):
+        super().__init__(form_problems(form))
+        self.form = form
 
 
 def _valid(form_class: type, request: HttpRequest) -> dict[str, Any]:
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():
-        raise _form_problems(form)
+        raise InvalidStepForm(form)
     return dict(form.cleaned_data)
 
 
@@ -200,19 +198,28 @@ def _detail_page(
     typed: dict[int, dict[str, str]] | None = None,
     note: str = "",
     stale: services.UnableToSaveStaleOrder | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    """The order page; after a refused stale action, with the user's input (``bound`` forms,
-    ``typed`` per-line values, the ``note``) and what was changed meanwhile."""
+    """The order page; after a refused action, with the user's input (``bound`` forms,
+    ``typed`` per-line values, the ``note``), the ``problems`` that belong to no form, and
+    after a stale one what was changed meanwhile."""
     detail = selectors.order_detail(
         user=_user(request), order_id=order_id, as_of=timezone.localdate()
     )
     typed = typed or {}
+    problems = list(problems or [])
+    for name, form in (bound or {}).items():
+        steps = FORM_STEPS.get(name)
+        if form.errors and (not detail.may_act or (steps and detail.order.step not in steps)):
+            problems += form_problems(form)  # the form is not on the page at this step
     context = {
         "detail": detail,
         "order": detail.order,
         "line_rows": [(line, typed.get(line.line_id, {})) for line in detail.lines],
         "note": note,
         "stale": stale,
+        "problems": problems or [],
         "upload_form": forms.ListUploadForm(),
         "change_form": forms.ChangeLineForm(),
         "contract_form": forms.ContractForm(initial=detail.contract or {}),
@@ -226,8 +233,18 @@ def _detail_page(
         "return_form": forms.ReturnForm(),
         **(bound or {}),
     }
-    return render(request, "workorders/order_detail.html", context, status=409 if stale else 200)
+    return render(request, "workorders/order_detail.html", context, status=status)
 
+
+# The steps at which each step form is on the page (none: at every step).
+FORM_STEPS: dict[str, tuple[str, ...]] = {
+    "change_form": (Step.ACCEPTANCE, Step.SURVEY),
+    "contract_form": (Step.CONTRACT,),
+    "connection_form": (Step.CONNECTION,),
+    "closure_form": (Step.REMOVAL,),
+    "all_dates_form": (Step.INSTALLATION,),
+    "document_form": (Step.ARCHIVE,),
+}
 
 # The step form each action posts, to show it again as the user filled it.
 POSTED_FORMS: dict[str, tuple[str, type]] = {
@@ -239,19 +256,37 @@ POSTED_FORMS: dict[str, tuple[str, type]] = {
 }
 
 
-def _stale_page(
+def _refused_page(
     request: HttpRequest,
     order_id: int,
-    error: services.UnableToSaveStaleOrder,
+    error: services.UnableToProgressOrder,
+    *,
+    stale: services.UnableToSaveStaleOrder | None = None,
     line_id: int | None = None,
 ) -> HttpResponse:
-    """Someone changed the order since the page was read: nothing was done; show the page
-    again at the current version, keeping what the user typed, with the changes meanwhile."""
+    """Nothing was done: show the order again keeping what the user typed, the form's errors
+    beside their fields, and for a stale order (someone changed it since the page was read)
+    the page at the current version with the changes meanwhile (409); else 400."""
     action = request.resolver_match.url_name if request.resolver_match else ""
     bound: dict[str, Any] = {}
-    if action in POSTED_FORMS:
+    problems = [] if stale else list(error.problems)
+    if isinstance(error, InvalidStepForm):
+        name = next((name for key, (name, _cls) in POSTED_FORMS.items() if key == action), "")
+        if action == "installation":
+            name = "all_dates_form"
+        elif action == "document_upload":
+            name = "document_form"
+        if name:
+            bound[name] = error.form
+            problems = []
+    elif action in POSTED_FORMS:
         name, form_class = POSTED_FORMS[action]
-        bound[name] = form_class(request.POST)
+        form = form_class(request.POST)
+        form.is_valid()
+        if not stale:
+            add_problems(form, error.problems)
+            problems = []
+        bound[name] = form
     elif action == "installation" and request.POST.get("all_lines"):
         bound["all_dates_form"] = forms.AllDatesForm(request.POST)
     typed: dict[int, dict[str, str]] = {}
@@ -267,7 +302,9 @@ def _stale_page(
         bound=bound,
         typed=typed,
         note=request.POST.get("note", "") if action == "complete" else "",
-        stale=error,
+        stale=stale,
+        problems=problems,
+        status=409 if stale else 400,
     )
 
 

@@ -127,6 +127,7 @@ class TestTheContractStep:
         assert field_errors(response.content.decode()) == {
             "end_date": ["合同到期日期必须晚于生效日期。"]
         }
+        surveyed_order.refresh_from_db()
         assert surveyed_order.step == Step.CONTRACT
         assert not Contract.objects.exists()
 
