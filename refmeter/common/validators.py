@@ -86,9 +86,7 @@ def uscc_check_character(first17: str) -> str:
 def uscc_problem(value: object) -> str | None:
     code = _folded(value)
     if len(code) != 18 or any(character not in USCC_CHARACTERS for character in code):
-        return _(
-            "统一社会信用代码应为 18 位，由数字和大写字母组成（不含 I、O、S、V、Z）。"
-        )
+        return _("统一社会信用代码应为 18 位，由数字和大写字母组成（不含 I、O、S、V、Z）。")
     if not code[2:8].isdigit():
         return _("统一社会信用代码的第 3–8 位应为行政区划码（6 位数字）。")
     if uscc_check_character(code[:17]) != code[17]:
@@ -126,9 +124,7 @@ def phone_problem(value: object) -> str | None:
     number = _folded(value)
     if MOBILE.fullmatch(_mobile_digits(number)) or LANDLINE.fullmatch(number):
         return None
-    return _(
-        "电话号码应为 11 位手机号码，或带区号的固定电话（例如 0575-88123456，可加分机号）。"
-    )
+    return _("电话号码应为 11 位手机号码，或带区号的固定电话（例如 0575-88123456，可加分机号）。")
 
 
 # ---------------------------------------------------------------- numbers of the registry

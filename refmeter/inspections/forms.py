@@ -23,11 +23,13 @@ class InspectionPlanForm(forms.Form):
         error_messages=_all(_("请从列表中选择。"), "required", "invalid_choice"),
     )  # fmt: skip
     period_start = BusinessDateField(
-        label=_("检查期开始"), widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("检查期开始"),
+        widget=forms.DateInput(attrs={"type": "date"}),
         error_messages=_all(_("应为日期，例如 2026-12-01。"), "required", "invalid"),
     )
     fraction = forms.DecimalField(
-        label=_("抽检比例"), required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}), min_value=Decimal("0.2"), max_value=Decimal(1),
+        label=_("抽检比例"), required=False, min_value=Decimal("0.2"), max_value=Decimal(1),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         max_digits=4, decimal_places=3,
         error_messages=_all(FRACTION, "invalid", "min_value", "max_value", "max_digits",
                             "max_decimal_places", "max_whole_digits"),

@@ -37,6 +37,7 @@ from refmeter.registry.models import (
     PointKind,
     PointPlacement,
     PointStatus,
+    RetiredAccountNumber,
     TransformerArea,
 )
 from refmeter.registry.selectors import (
@@ -568,7 +569,7 @@ def account_numbers_issue(*, unit: SupplyUnit, count: int) -> list[str]:
 
     Must run inside the caller's transaction; the counter row is locked so that
     two clerks never get the same number. Numbers already taken (loaded from
-    the marketing system) are skipped.
+    the marketing system) and numbers retired with a withdrawn order are skipped.
     """
     if count <= 0:
         return []
@@ -594,6 +595,10 @@ def account_numbers_issue(*, unit: SupplyUnit, count: int) -> list[str]:
         taken = set(
             Point.objects.filter(account_number__in=candidates).values_list(
                 "account_number", flat=True
+            )
+        ) | set(  # retired with a withdrawn order: never issued again
+            RetiredAccountNumber.objects.filter(number__in=candidates).values_list(
+                "number", flat=True
             )
         )
         issued.extend(number for number in candidates if number not in taken)
@@ -648,6 +653,11 @@ def _check_points(
             account_number__in=[number for number in requested_numbers if number]
         ).values_list("account_number", flat=True)
     )
+    retired = set(
+        RetiredAccountNumber.objects.filter(
+            number__in=[number for number in requested_numbers if number]
+        ).values_list("number", flat=True)
+    )
     seen: set[str] = set()
     for index, item in enumerate(inputs):
         where = _("第 %(row)d 个用电点") % {"row": index + label_offset}
@@ -665,6 +675,11 @@ def _check_points(
             elif account_number in taken or account_number in seen:
                 problems.append(
                     _("%(where)s：户号 %(number)s 已被使用，户号不能重复。")
+                    % {"where": where, "number": account_number}
+                )
+            elif account_number in retired:
+                problems.append(
+                    _("%(where)s：户号 %(number)s 已随撤销的工单作废，不能再使用。")
                     % {"where": where, "number": account_number}
                 )
             seen.add(account_number)

@@ -5,7 +5,7 @@ registry's services, citing the order number."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -146,6 +146,7 @@ def _locked_order(
     order_id: int,
     step: str | Sequence[str],
     expected_version: int | None = None,
+    may_act: Callable[..., bool] = may_do_step,
 ) -> WorkOrder:
     """The order, locked, at one of ``step``, for a user whose role does that step; with
     ``expected_version``, only if nobody has changed the order since that version was read."""
@@ -174,7 +175,7 @@ def _locked_order(
             _("工单当前在“%(current)s”环节，不能执行此操作。")
             % {"current": order.get_step_display()}
         )
-    if not may_do_step(user=actor, step=order.step):
+    if not may_act(user=actor, step=order.step):
         raise StepNotAllowed(
             _("“%(step)s”环节应由%(roles)s办理，您的岗位角色无权操作。")
             % {"step": order.get_step_display(), "roles": _step_roles_text(order.step)}

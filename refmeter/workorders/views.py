@@ -22,7 +22,7 @@ from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.registry.selectors import RecordNotVisible
 from refmeter.spreadsheets.documents import application_list_template, list_pdf, list_xlsx
-from refmeter.workorders import documents, forms, selectors, services
+from refmeter.workorders import corrections, documents, forms, selectors, services
 from refmeter.workorders.models import OrderKind, Step
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -210,8 +210,7 @@ def _detail_page(
     typed = typed or {}
     problems = list(problems or [])
     for name, form in (bound or {}).items():
-        steps = FORM_STEPS.get(name)
-        if form.errors and (not detail.may_act or (steps and detail.order.step not in steps)):
+        if form.errors and not _form_shown(name, detail):
             problems += form_problems(form)  # the form is not on the page at this step
     context = {
         "detail": detail,
@@ -231,6 +230,8 @@ def _detail_page(
         "installation_file_form": forms.InstallationFileForm(),
         "document_form": forms.DocumentForm(),
         "return_form": forms.ReturnForm(),
+        "application_form": forms.ApplicationEditForm(initial=detail.application),
+        "withdraw_form": forms.WithdrawForm(),
         **(bound or {}),
     }
     return render(request, "workorders/order_detail.html", context, status=status)
@@ -246,6 +247,16 @@ FORM_STEPS: dict[str, tuple[str, ...]] = {
     "document_form": (Step.ARCHIVE,),
 }
 
+
+def _form_shown(name: str, detail: selectors.OrderDetail) -> bool:
+    if name == "application_form":
+        return detail.may_edit_application
+    if name == "withdraw_form":
+        return detail.may_withdraw
+    steps = FORM_STEPS.get(name)
+    return detail.may_act and (not steps or detail.order.step in steps)
+
+
 # The step form each action posts, to show it again as the user filled it.
 POSTED_FORMS: dict[str, tuple[str, type]] = {
     "change_line": ("change_form", forms.ChangeLineForm),
@@ -253,6 +264,8 @@ POSTED_FORMS: dict[str, tuple[str, type]] = {
     "connection": ("connection_form", forms.ConnectionForm),
     "closure": ("closure_form", forms.ClosureForm),
     "return": ("return_form", forms.ReturnForm),
+    "application_edit": ("application_form", forms.ApplicationEditForm),
+    "withdraw": ("withdraw_form", forms.WithdrawForm),
 }
 
 
@@ -461,6 +474,27 @@ def step_return(request: HttpRequest, order_id: int) -> str:
         **_valid(forms.ReturnForm, request),
     )  # fmt: skip
     return _("已退回到“%(step)s”。") % {"step": order.get_step_display()}
+
+
+@order_action
+def application_edit(request: HttpRequest, order_id: int) -> str:
+    data = _valid(forms.ApplicationEditForm, request)
+    reason = data.pop("reason")
+    corrections.order_application_edit(
+        actor=_user(request), order_id=order_id, application=services.Application(**data),
+        reason=reason, now=_now(), expected_version=_version(request),
+    )  # fmt: skip
+    return _("申请信息已修改，修改前后已记入办理记录。")
+
+
+@order_action
+def withdraw(request: HttpRequest, order_id: int) -> str:
+    data = _valid(forms.WithdrawForm, request)
+    corrections.order_withdraw(
+        actor=_user(request), order_id=order_id, reason=data["reason"],
+        confirmed=data["confirm"], now=_now(), expected_version=_version(request),
+    )  # fmt: skip
+    return _("工单已撤销。")
 
 
 # ---------------------------------------------------------------- files
