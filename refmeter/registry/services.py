@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
+from refmeter.common import validators
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.common.validators import FieldProblem
@@ -224,6 +225,28 @@ def _placement_move(point: Point, *, effective_date: dt.date) -> None:
 # ---------------------------------------------------------------- reference data
 
 
+# The customer's numbers with a known shape (empty is allowed: not every sheet has them).
+CUSTOMER_CHECKS = {
+    "registration_number": validators.registration_number_problem,
+    "handler_id_number": validators.id_card_problem,
+    "phone": validators.phone_problem,
+    "handler_phone": validators.phone_problem,
+    "outage_contact_phone": validators.phone_problem,
+    "sms_number": validators.mobile_problem,
+}
+
+
+def customer_detail_problems(details: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    for name, check in CUSTOMER_CHECKS.items():
+        value = clean_text(details.get(name, ""))
+        problem = check(value) if value else None
+        if problem:
+            label = Customer._meta.get_field(name).verbose_name
+            problems.append(FieldProblem(f"{label}：{problem}", field=name))
+    return problems
+
+
 def customer_create(
     *,
     actor: User,
@@ -244,6 +267,9 @@ def customer_create(
     unknown = set(details) - allowed
     if unknown:
         raise TypeError(f"unknown customer fields: {sorted(unknown)}")
+    problems = customer_detail_problems(details)
+    if problems:
+        raise UnableToCreateCustomer(problems)
     with transaction.atomic():
         customer = Customer.objects.create(
             unit=unit,
