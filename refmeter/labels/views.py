@@ -26,7 +26,7 @@ from refmeter.inspections.services import (
     may_inspect,
 )
 from refmeter.labels.layouts import DEFAULT_LAYOUT, UnknownLayout, layout_get, layout_names
-from refmeter.labels.selectors import label_check, scan_view
+from refmeter.labels.selectors import label_check, labels_in_force_count, scan_view
 from refmeter.labels.services import scan_log_anonymous, scan_record
 from refmeter.labels.tasks import LABEL_PRINT, label_print_task, label_targets
 from refmeter.organisations.models import User
@@ -68,6 +68,7 @@ def print_labels(request: HttpRequest) -> HttpResponse:
     except (RecordNotVisible, OrderNotVisible) as refusal:
         return render(request, "refusal.html", {"message": str(refusal)}, status=404)
     error = ""
+    in_force = labels_in_force_count(targets=targets)
     if request.method == "POST":
         layout = request.POST.get("layout", DEFAULT_LAYOUT)
         try:
@@ -75,6 +76,12 @@ def print_labels(request: HttpRequest) -> HttpResponse:
         except UnknownLayout as unknown:
             error = str(unknown)
         else:
+            # A reprint voids the labels on site: the server asks for the tick, not only the page.
+            if in_force and request.POST.get("confirm_void") != "on":
+                error = _(
+                    "打印将作废 %(count)d 张在用的标签，请勾选确认后再打印。"
+                ) % {"count": in_force}
+        if not error:
             job = job_create(
                 kind=LABEL_PRINT,
                 created_by=user,
@@ -101,6 +108,7 @@ def print_labels(request: HttpRequest) -> HttpResponse:
             "layouts": layout_names(),
             "default_layout": DEFAULT_LAYOUT,
             "error": error,
+            "in_force": in_force,
         },
         status=400 if error else 200,
     )
