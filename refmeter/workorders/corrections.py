@@ -86,7 +86,7 @@ def order_application_edit(
             expected_version=expected_version, may_act=may_correct_order,
         )  # fmt: skip
         if order.step not in EDITABLE_STEPS:
-            raise _refused_step(order, EDITABLE_STEPS, _("修改申请信息"))
+            raise _refused_step(order, EDITABLE_STEPS, _("申请信息的修改"))
         problems = application_problems(application)
         if not clean_text(reason):
             problems.append(FieldProblem(_("请填写修改原因。"), field="reason"))

@@ -104,7 +104,7 @@ class TestCorrectingTheApplication:
             )  # fmt: skip
 
         assert refused.value.problems == [
-            "工单当前在“合同”环节，修改申请信息只能在以下环节办理：受理、勘察。"
+            "工单当前在“合同”环节，申请信息的修改只能在以下环节办理：受理、勘察。"
         ]
         assert snapshot(order) == before
         assert not AuditEntry.objects.filter(action="workorder.application_edit").exists()
