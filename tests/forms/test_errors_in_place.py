@@ -150,3 +150,50 @@ class TestTheInspectionPlanForm:
         assert f'value="{fraction}"' in content
         assert 'value="2026-07-01"' in content
         assert not InspectionPlan.objects.exists()
+
+
+class TestTheContactSheetForms:
+    @pytest.fixture
+    def case(self, city):
+        from refmeter.anomalies.services import anomaly_case_open_by_hand
+
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
+        return anomaly_case_open_by_hand(
+            actor=city.south_admin, group_id=group.pk, kind="stopped", note="现场发现",
+            since=dt.date(2026, 6, 20),
+            now=dt.datetime(2026, 7, 1, 2, 0, tzinfo=dt.UTC),
+        )  # fmt: skip
+
+    def test_an_over_long_request_is_shown_beside_the_field_and_kept(self, client, city, case):
+        client.force_login(city.south_admin)
+
+        response = client.post(
+            reverse("anomalies:sheet_send", args=[case.pk]), {"request": "查" * 501}, **HTMX
+        )
+
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert field_errors(content) == {"request": ["不能超过 500 个字符（现有 501 个）。"]}
+        assert "查" * 501 in content
+
+    def test_the_evidence_is_shown_with_chinese_labels(self, client, city, case):
+        client.force_login(city.south_admin)
+
+        content = client.get(reverse("anomalies:case", args=[case.pk])).content.decode()
+
+        assert "<tr><th>来源</th><td>人工登记</td></tr>" in content
+        assert "<tr><th>说明</th><td>现场发现</td></tr>" in content
+        assert "<th>source</th>" not in content
+
+    def test_a_scans_evidence_keys_all_have_labels(self):
+        from refmeter.anomalies.selectors import evidence_rows
+
+        rows = evidence_rows({"since": "2026-06-01", "days": 5, "as_of": "2026-06-05",
+                              "forward_total": "1149.24", "figure": "0.00", "threshold": "0.5",
+                              "raise_after_days": 3})  # fmt: skip
+
+        assert rows == [
+            ("异常起始日", "2026-06-01"), ("持续天数", "5"), ("判定日期", "2026-06-05"),
+            ("正向有功总示数（kWh）", "1149.24"), ("判定值", "0.00"), ("阈值", "0.5"),
+            ("持续多少天后立案", "3"),
+        ]  # fmt: skip
