@@ -409,7 +409,7 @@ class TestTheValuesFromTheIssue:
              **values},
         )  # fmt: skip
 
-        assert (status, shown) == (200, [message])
+        assert (status, shown) == (400, [message.split("：", 1)[1]])  # beside its field
         assert InspectionResult.objects.count() == 0
 
     @pytest.mark.parametrize(
