@@ -77,9 +77,9 @@ def print_labels(request: HttpRequest) -> HttpResponse:
         else:
             # A reprint voids the labels on site: the server asks for the tick, not only the page.
             if in_force and request.POST.get("confirm_void") != "on":
-                error = _(
-                    "打印将作废 %(count)d 张在用的标签，请勾选确认后再打印。"
-                ) % {"count": in_force}
+                error = _("打印将作废 %(count)d 张在用的标签，请勾选确认后再打印。") % {
+                    "count": in_force
+                }
         if not error:
             job = job_create(
                 kind=LABEL_PRINT,

@@ -197,3 +197,22 @@ class TestTheContactSheetForms:
             ("正向有功总示数（kWh）", "1149.24"), ("判定值", "0.00"), ("阈值", "0.5"),
             ("持续多少天后立案", "3"),
         ]  # fmt: skip
+
+
+class TestTheOutageForm:
+    def test_an_end_before_the_start_keeps_every_field(self, client, city):
+        manager = factories.user(unit=city.south, role=Role.CUSTOMER_MANAGER, username="cm")
+        client.force_login(manager)
+        typed = {"kind": "planned", "unit": city.south.pk, "starts_at": "2026-12-01T12:00",
+                 "ends_at": "2026-12-01T08:00", "areas": city.south_area.number,
+                 "access_points": "", "reason": "线路检修"}  # fmt: skip
+
+        response = client.post(reverse("outages:list"), typed, **HTMX)
+
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert field_errors(content) == {"ends_at": ["停电结束时间必须晚于开始时间。"]}
+        assert 'value="2026-12-01T12:00"' in content
+        assert 'value="2026-12-01T08:00"' in content
+        assert 'value="线路检修"' in content
+        assert f'value="{city.south_area.number}"' in content
