@@ -484,7 +484,8 @@ PROBES = [
         Action.PRINT_LABELS, "page",
         lambda w, role, client: _page(
             _as(client, w, role).post(
-                reverse("labels:print"), {"source": "group", "id": w.group_id, "layout": "a4-3x8"}
+                reverse("labels:print"),
+                {"source": "group", "id": w.group_id, "layout": "a4-3x8", "confirm_void": "on"},
             )
         ),
         _jobs(LABEL_PRINT), _plus_one, 302, 403,
@@ -508,7 +509,7 @@ PROBES = [
                 {"unit": w.south.pk, "period_start": "2026-07-01", "seed": "7", "fraction": "0.2"},
             )
         ),
-        _count(InspectionPlan), _plus_one, 302, 200,
+        _count(InspectionPlan), _plus_one, 302, 403,
     ),
     Probe(
         Action.RECORD_INSPECTION, "page",

@@ -31,6 +31,7 @@ def plans(request: HttpRequest) -> HttpResponse:
         units=[(unit.pk, unit.name) for unit in units],
         initial={"unit": user.unit_id, "fraction": Decimal("0.2")},
     )
+    status = 400 if form.is_bound else 200
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
@@ -39,7 +40,10 @@ def plans(request: HttpRequest) -> HttpResponse:
                 now=timezone.now(), seed=data["seed"],
                 fraction=data["fraction"] if data["fraction"] is not None else Decimal("0.2"),
             )  # fmt: skip
-        except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
+        except ActionNotAllowed as error:
+            form.add_error(None, str(error))
+            status = 403
+        except (UnableToRecordInspection, RecordNotVisible) as error:
             form.add_error(None, str(error))
         else:
             return redirect("inspections:plan", plan_id=plan.pk)
@@ -47,7 +51,7 @@ def plans(request: HttpRequest) -> HttpResponse:
         request,
         "inspections/plans.html",
         {"form": form, "rows": plan_rows(user=user, today=timezone.localdate()), "units": units},
-        status=400 if form.is_bound else 200,
+        status=status,
     )
 
 
