@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.anomalies.models import Cause
-from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.common.forms import BusinessDateField, DateInput, text_field
 
 
 class ContactSheetForm(forms.Form):
@@ -26,7 +26,7 @@ class ContactSheetAnswerForm(forms.Form):
     )
     found_on = BusinessDateField(
         label=_("核查日期"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages={"required": _("请填写核查日期。"), "invalid": _("请填写核查日期。")},
     )
     note = text_field(_("核查说明"), 500)

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.common.forms import BusinessDateField, DateInput, text_field
 
 FRACTION = _("应为 0.2 到 1 之间的小数，例如 0.2。")
 SEED = _("应为 0 到 9223372036854775807 之间的整数。")
@@ -24,7 +24,7 @@ class InspectionPlanForm(forms.Form):
     )  # fmt: skip
     period_start = BusinessDateField(
         label=_("检查期开始"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         error_messages=_all(_("应为日期，例如 2026-12-01。"), "required", "invalid"),
     )
     fraction = forms.DecimalField(

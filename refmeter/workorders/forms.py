@@ -3,11 +3,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import BusinessDateField
+from refmeter.common.forms import BusinessDateField, DateInput
 from refmeter.common.validators import validate_id_card, validate_mobile, validate_phone
 from refmeter.workorders.models import DocumentKind
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 class ApplicationForm(forms.Form):

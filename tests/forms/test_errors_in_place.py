@@ -106,9 +106,12 @@ class TestTheContractStep:
 
         content = response.content.decode()
         assert response.status_code == 400
-        assert list(field_errors(content)) == ["start_date"]
+        assert field_errors(content) == {"start_date": ["应为日期，例如 2026-12-01。"]}
         for value in typed.values():
             assert f'value="{value}"' in content
+        # A browser would empty a date input holding 2026-02-30: it comes back as text.
+        assert '<input type="text" name="start_date" value="2026-02-30"' in content
+        assert '<input type="date" name="end_date" value="2029-01-31"' in content
         assert not Contract.objects.exists()
 
     def test_an_end_before_the_start_is_shown_on_the_end_date(
