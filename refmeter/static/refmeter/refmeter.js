@@ -41,6 +41,7 @@
     const paragraph = document.createElement("p");
     paragraph.textContent = text;
     box.replaceChildren(paragraph);
+    box.classList.add("errors");
     box.setAttribute("role", "alert");
     box.scrollIntoView({ block: "nearest" });
   }
@@ -49,6 +50,7 @@
     const box = errorBox();
     if (box) {
       box.replaceChildren();
+      box.classList.remove("errors");
     }
   }
 
