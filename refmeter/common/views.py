@@ -70,6 +70,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     logger.error(
         "incident %s: %s %s", incident, request.method, request.path, exc_info=sys.exc_info()
     )
+    content: str
     try:
         content = loader.render_to_string("500.html", {"incident": incident})
     except Exception:  # the page must never fail itself

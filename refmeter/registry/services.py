@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -226,7 +226,7 @@ def _placement_move(point: Point, *, effective_date: dt.date) -> None:
 
 
 # The customer's numbers with a known shape (empty is allowed: not every sheet has them).
-CUSTOMER_CHECKS = {
+CUSTOMER_CHECKS: dict[str, Callable[[object], str | None]] = {
     "registration_number": validators.registration_number_problem,
     "handler_id_number": validators.id_card_problem,
     "phone": validators.phone_problem,
@@ -242,7 +242,7 @@ def customer_detail_problems(details: dict[str, str]) -> list[str]:
         value = clean_text(details.get(name, ""))
         problem = check(value) if value else None
         if problem:
-            label = Customer._meta.get_field(name).verbose_name
+            label = getattr(Customer._meta.get_field(name), "verbose_name", name)
             problems.append(FieldProblem(f"{label}：{problem}", field=name))
     return problems
 

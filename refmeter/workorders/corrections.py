@@ -10,6 +10,7 @@ changed, and in the audit trail.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import fields
 
 from django.db import transaction
@@ -46,7 +47,7 @@ APPLICATION_FIELDS = [
 
 def application_problems(application: Application) -> list[str]:
     """The application form's values with a known shape, each beside its field."""
-    checks = {
+    checks: dict[str, Callable[[object], str | None]] = {
         "handler_id_number": id_card_problem,
         "handler_phone": phone_problem,
         "sms_number": mobile_problem,
@@ -175,7 +176,7 @@ def order_withdraw(
             ignore_conflicts=True,
         )
         step = order.step
-        changes = [("step", step, Step.DONE)]
+        changes: list[tuple[str, str, str]] = [("step", step, str(Step.DONE))]
         if issued:
             changes.append(("retired_account_numbers", "", "、".join(issued)))
         _event(order, actor=actor, kind=EventKind.WITHDRAWN, now=now, note=clean_text(reason),

@@ -13,7 +13,9 @@ from tests import factories
 @pytest.mark.django_db(transaction=True)
 class TestAReprintVoidsLabelsOnlyWhenConfirmed:
     def print_once(self, client, group):
-        client.post(reverse("labels:print"), {"source": "group", "id": group.pk, "layout": "a4-3x8"})
+        client.post(
+            reverse("labels:print"), {"source": "group", "id": group.pk, "layout": "a4-3x8"}
+        )
         factories.run_queued_tasks()
 
     def test_a_first_print_needs_no_confirmation(self, client, city):

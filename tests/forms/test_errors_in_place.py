@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 
 import pytest
-from django.urls import path, reverse
+from django.urls import reverse
 
 from refmeter.inspections.models import InspectionPlan
 from refmeter.organisations.models import Role
@@ -63,9 +62,7 @@ class TestThePointPage:
         point.refresh_from_db()
         assert point.name != "改过的户名"
 
-    def test_an_access_point_that_is_not_17_digits_is_refused_beside_the_field(
-        self, client, city
-    ):
+    def test_an_access_point_that_is_not_17_digits_is_refused_beside_the_field(self, client, city):
         group = factories.group(
             actor=city.south_admin, unit=city.south, place=city.south_place, sub_accounts=1
         )
@@ -75,7 +72,8 @@ class TestThePointPage:
         response = client.post(
             reverse("registry:point_detail", args=[point.pk]),
             {"name": point.name, "device_address": point.device_address,
-             "area_number": point.area.number, "access_point_number": "3350", "reason": "核实", "version": point.version},
+             "area_number": point.area.number, "access_point_number": "3350", "reason": "核实",
+             "version": point.version},
             **HTMX,
         )  # fmt: skip
 
@@ -87,7 +85,10 @@ class TestThePointPage:
 
 class TestTheContractStep:
     def test_an_invalid_date_keeps_all_six_fields_and_says_which(
-        self, client, city, surveyed_order  # noqa: F811
+        self,
+        client,
+        city,
+        surveyed_order,  # noqa: F811
     ):
         manager = factories.user(unit=city.south, role=Role.CUSTOMER_MANAGER, username="cm")
         client.force_login(manager)
@@ -115,7 +116,10 @@ class TestTheContractStep:
         assert not Contract.objects.exists()
 
     def test_an_end_before_the_start_is_shown_on_the_end_date(
-        self, client, city, surveyed_order  # noqa: F811
+        self,
+        client,
+        city,
+        surveyed_order,  # noqa: F811
     ):
         manager = factories.user(unit=city.south, role=Role.CUSTOMER_MANAGER, username="cm")
         client.force_login(manager)

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 
 from refmeter.common import validators
 from refmeter.demo.generator import _credit_code
-from refmeter.registry.services import UnableToCreateCustomer, customer_create
 from refmeter.registry.models import Customer
+from refmeter.registry.services import UnableToCreateCustomer, customer_create
 
 USCC_SET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -177,7 +177,9 @@ class TestRegistryNumbersDatesAndFractions:
 
         assert PhoneForm({"phone": ""}).is_valid()
         assert PhoneForm({"phone": "123"}).errors == {
-            "phone": ["电话号码应为 11 位手机号码，或带区号的固定电话（例如 0575-88123456，可加分机号）。"]
+            "phone": [
+                "电话号码应为 11 位手机号码，或带区号的固定电话（例如 0575-88123456，可加分机号）。"
+            ]
         }
         with pytest.raises(ValidationError):
             validators.validate_id_card("110105194912310021")

@@ -19,14 +19,18 @@ from tests.workorders.test_processes import (
     NOW,
     application_rows,
     run_contract_and_connection,
-    staff,  # noqa: F401  (fixture)
 )
 
 LATER = NOW + dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def order(city, staff, nearby_index):  # noqa: F811
+def staff(city):
+    return {role: factories.user(unit=city.south, role=role, username=f"s_{role}") for role in Role}
+
+
+@pytest.fixture
+def order(city, staff, nearby_index):
     customer = factories.customer(actor=city.south_admin, unit=city.south)
     device = factories.device_type(actor=city.south_admin, name="楼道EPON设备")
     started = services.order_new_install_start(
@@ -40,7 +44,7 @@ def order(city, staff, nearby_index):  # noqa: F811
     return started
 
 
-def to_survey(order, staff):  # noqa: F811
+def to_survey(order, staff):
     services.order_step_complete(actor=staff[Role.CLERK], order_id=order.pk, now=NOW)
     services.order_survey_resolve(actor=staff[Role.SURVEYOR], order_id=order.pk, now=NOW)
 
@@ -60,7 +64,7 @@ def snapshot(order):
 
 
 class TestCorrectingTheApplication:
-    def test_an_edit_before_the_survey_is_kept_with_before_and_after(self, city, staff, order):  # noqa: F811
+    def test_an_edit_before_the_survey_is_kept_with_before_and_after(self, city, staff, order):
         corrections.order_application_edit(
             actor=staff[Role.CLERK], order_id=order.pk, now=LATER, reason="客户来电更正",
             application=corrected(handler_name="王五", handler_phone="0575-88123456"),
@@ -76,12 +80,14 @@ class TestCorrectingTheApplication:
             ["handler_phone", "13900000000", "0575-88123456"],
         ]
         assert (entry.subject_id, entry.work_order, entry.reason) == (
-            order.pk, order.number, "客户来电更正"
+            order.pk,
+            order.number,
+            "客户来电更正",
         )
         assert entry.before == {"handler_name": "李四", "handler_phone": "13900000000"}
         assert entry.after == {"handler_name": "王五", "handler_phone": "0575-88123456"}
 
-    def test_the_surveyor_may_correct_it_during_the_survey(self, city, staff, order):  # noqa: F811
+    def test_the_surveyor_may_correct_it_during_the_survey(self, city, staff, order):
         to_survey(order, staff)
 
         corrections.order_application_edit(
@@ -92,7 +98,7 @@ class TestCorrectingTheApplication:
         order.refresh_from_db()
         assert order.sms_number == "13705750001"
 
-    def test_after_the_survey_it_is_refused_and_nothing_changes(self, city, staff, order):  # noqa: F811
+    def test_after_the_survey_it_is_refused_and_nothing_changes(self, city, staff, order):
         to_survey(order, staff)
         services.order_step_complete(actor=staff[Role.SURVEYOR], order_id=order.pk, now=NOW)
         before = snapshot(order)
@@ -109,7 +115,7 @@ class TestCorrectingTheApplication:
         assert snapshot(order) == before
         assert not AuditEntry.objects.filter(action="workorder.application_edit").exists()
 
-    def test_a_bad_phone_or_id_number_is_refused_beside_its_field(self, city, staff, order):  # noqa: F811
+    def test_a_bad_phone_or_id_number_is_refused_beside_its_field(self, city, staff, order):
         before = snapshot(order)
 
         with pytest.raises(services.UnableToProgressOrder) as refused:
@@ -121,11 +127,14 @@ class TestCorrectingTheApplication:
 
         assert [(p.field, str(p)) for p in refused.value.problems] == [
             ("handler_id_number", "身份证号码的校验码不正确，请核对。"),
-            ("handler_phone", "电话号码应为 11 位手机号码，或带区号的固定电话（例如 0575-88123456，可加分机号）。"),
+            (
+                "handler_phone",
+                "电话号码应为 11 位手机号码，或带区号的固定电话（例如 0575-88123456，可加分机号）。",
+            ),
         ]
         assert snapshot(order) == before
 
-    def test_on_the_page_the_edit_is_on_the_timeline(self, client, city, staff, order):  # noqa: F811
+    def test_on_the_page_the_edit_is_on_the_timeline(self, client, city, staff, order):
         client.force_login(staff[Role.CLERK])
         fields = dataclasses.asdict(corrected(handler_name="王五"))
         fields.pop("points_applied")
@@ -146,24 +155,33 @@ class TestWithdrawing:
             **{"reason": "客户取消申请", "confirmed": True, **values},
         )  # fmt: skip
 
-    def test_at_acceptance_the_clerk_withdraws_it(self, city, staff, order):  # noqa: F811
+    def test_at_acceptance_the_clerk_withdraws_it(self, city, staff, order):
         self.withdraw(staff[Role.CLERK], order)
 
         order.refresh_from_db()
         event = order.events.get(kind=EventKind.WITHDRAWN)
         assert (order.step, order.withdrawal_reason, order.withdrawn_at) == (
-            Step.DONE, "客户取消申请", LATER
+            Step.DONE,
+            "客户取消申请",
+            LATER,
         )
         assert (event.step, event.note, event.changes) == (
-            Step.ACCEPTANCE, "客户取消申请", [["step", "acceptance", "done"]]
+            Step.ACCEPTANCE,
+            "客户取消申请",
+            [["step", "acceptance", "done"]],
         )
         assert not RetiredAccountNumber.objects.exists()
 
     def test_at_the_survey_the_numbers_issued_are_retired_and_no_point_is_made(
-        self, city, staff, order  # noqa: F811
+        self,
+        city,
+        staff,
+        order,
     ):
         to_survey(order, staff)
-        issued = list(order.lines.exclude(account_number="").values_list("account_number", flat=True))
+        issued = list(
+            order.lines.exclude(account_number="").values_list("account_number", flat=True)
+        )
 
         self.withdraw(staff[Role.SURVEYOR], order)
 
@@ -179,7 +197,10 @@ class TestWithdrawing:
         ]
 
     def test_at_the_contract_and_at_connection_it_may_still_be_withdrawn(
-        self, city, staff, nearby_index  # noqa: F811
+        self,
+        city,
+        staff,
+        nearby_index,
     ):
         for step, actor_role in ((Step.CONTRACT, Role.CUSTOMER_MANAGER),
                                  (Step.CONNECTION, Role.FIELD_STAFF)):  # fmt: skip
@@ -205,7 +226,7 @@ class TestWithdrawing:
             order.refresh_from_db()
             assert (order.step, order.withdrawn_at) == (Step.DONE, LATER)
 
-    def test_after_connection_it_is_refused_and_nothing_changes(self, city, staff, order):  # noqa: F811
+    def test_after_connection_it_is_refused_and_nothing_changes(self, city, staff, order):
         to_survey(order, staff)
         services.order_step_complete(actor=staff[Role.SURVEYOR], order_id=order.pk, now=NOW)
         run_contract_and_connection(order, staff)
@@ -219,7 +240,7 @@ class TestWithdrawing:
         ]
         assert snapshot(order) == before
 
-    def test_without_the_confirmation_or_a_reason_it_is_refused(self, city, staff, order):  # noqa: F811
+    def test_without_the_confirmation_or_a_reason_it_is_refused(self, city, staff, order):
         before = snapshot(order)
 
         with pytest.raises(services.UnableToProgressOrder) as refused:
@@ -231,7 +252,7 @@ class TestWithdrawing:
         ]
         assert snapshot(order) == before
 
-    def test_a_role_that_neither_does_the_step_nor_accepts_is_refused(self, city, staff, order):  # noqa: F811
+    def test_a_role_that_neither_does_the_step_nor_accepts_is_refused(self, city, staff, order):
         before = snapshot(order)
 
         with pytest.raises(services.StepNotAllowed):
@@ -239,7 +260,7 @@ class TestWithdrawing:
 
         assert snapshot(order) == before
 
-    def test_a_retired_number_is_never_issued_again(self, city, staff, order):  # noqa: F811
+    def test_a_retired_number_is_never_issued_again(self, city, staff, order):
         to_survey(order, staff)
         self.withdraw(staff[Role.CLERK], order)
         # Even if the unit's counter were set back, the retired numbers are skipped.
@@ -252,7 +273,7 @@ class TestWithdrawing:
 
         assert numbers == ["1702000004", "1702000005"]
 
-    def test_on_the_page_withdrawal_needs_the_box_ticked(self, client, city, staff, order):  # noqa: F811
+    def test_on_the_page_withdrawal_needs_the_box_ticked(self, client, city, staff, order):
         client.force_login(staff[Role.CLERK])
 
         refused = client.post(reverse("workorders:withdraw", args=[order.pk]),
