@@ -212,13 +212,14 @@ def _detail_page(
     for name, form in (bound or {}).items():
         if form.errors and not _form_shown(name, detail):
             problems += form_problems(form)  # the form is not on the page at this step
+    for problem in problems:  # the refusals no form on the page holds, above it
+        messages.error(request, problem)
     context = {
         "detail": detail,
         "order": detail.order,
         "line_rows": [(line, typed.get(line.line_id, {})) for line in detail.lines],
         "note": note,
         "stale": stale,
-        "problems": problems or [],
         "upload_form": forms.ListUploadForm(),
         "change_form": forms.ChangeLineForm(),
         "contract_form": forms.ContractForm(initial=detail.contract or {}),
