@@ -451,7 +451,7 @@ PROBES = [
                 {"customer": w.customer_id, "device_type": w.device_id, "handler_name": "李四"},
             )
         ),
-        _count(WorkOrder), _plus_one, 302, 200,
+        _count(WorkOrder), _plus_one, 302, 403,
         "“受理”环节应由受理员办理，您的岗位角色无权操作。",
     ),
     _return(Step.SURVEY, Step.ACCEPTANCE, "“勘察”环节应由勘察员办理，您的岗位角色无权操作。"),

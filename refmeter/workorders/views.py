@@ -136,6 +136,7 @@ def new_install(request: HttpRequest) -> HttpResponse:
     form = forms.NewInstallForm(request.POST or None)
     form.fields["customer"].choices = selectors.customers_for_new_install(user=user)  # type: ignore[attr-defined]
     form.fields["device_type"].choices = selectors.device_type_choices()  # type: ignore[attr-defined]
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         customer_id = data.pop("customer")
@@ -148,12 +149,19 @@ def new_install(request: HttpRequest) -> HttpResponse:
                 application=services.Application(**data),
                 now=_now(),
             )
+        except services.StepNotAllowed as error:
+            add_problems(form, error.problems)
+            status = 403
         except services.UnableToProgressOrder as error:
-            for problem in error.problems:
-                form.add_error(None, problem)
+            add_problems(form, error.problems)
         else:
             return redirect("workorders:detail", order_id=order.pk)
-    return render(request, "workorders/order_start.html", {"form": form, "kind": _("新装")})
+    return render(
+        request,
+        "workorders/order_start.html",
+        {"form": form, "kind": _("新装")},
+        status=status,
+    )
 
 
 @order_page
@@ -161,6 +169,7 @@ def group_order_start(request: HttpRequest, group_id: int, kind: str) -> HttpRes
     if kind not in (OrderKind.CHANGE, OrderKind.CLOSURE):
         return render(request, "refusal.html", {"message": _("未知的业务类型。")}, status=404)
     form = forms.ApplicationForm(request.POST or None)
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         try:
             order = services.order_group_start(
@@ -170,15 +179,18 @@ def group_order_start(request: HttpRequest, group_id: int, kind: str) -> HttpRes
                 application=services.Application(**form.cleaned_data),
                 now=_now(),
             )
+        except services.StepNotAllowed as error:
+            add_problems(form, error.problems)
+            status = 403
         except services.UnableToProgressOrder as error:
-            for problem in error.problems:
-                form.add_error(None, problem)
+            add_problems(form, error.problems)
         else:
             return redirect("workorders:detail", order_id=order.pk)
     return render(
         request,
         "workorders/order_start.html",
         {"form": form, "kind": OrderKind(kind).label, "group_id": group_id},
+        status=status,
     )
 
 

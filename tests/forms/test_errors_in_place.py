@@ -223,3 +223,29 @@ class TestTheOutageForm:
         assert 'value="2026-12-01T08:00"' in content
         assert 'value="线路检修"' in content
         assert f'value="{city.south_area.number}"' in content
+
+
+class TestTheApplicationForm:
+    def test_a_bad_id_number_and_sms_number_are_shown_beside_their_fields(self, client, city):
+        customer = factories.customer(actor=city.south_admin, unit=city.south)
+        device = factories.device_type(actor=city.south_admin, name="楼道EPON设备")
+        client.force_login(city.south_clerk)
+
+        response = client.post(
+            reverse("workorders:new_install"),
+            {"customer": customer.pk, "device_type": device.pk, "handler_name": "张三",
+             "handler_id_number": "110105194912310021", "sms_number": "0575-88123456"},
+            **HTMX,
+        )  # fmt: skip
+
+        content = response.content.decode()
+        assert response.status_code == 400
+        assert field_errors(content) == {
+            "handler_id_number": ["身份证号码的校验码不正确，请核对。"],
+            "sms_number": ["手机号码应为 11 位，以 13–19 开头，例如 13812345678。"],
+        }
+        assert 'value="110105194912310021"' in content
+        assert 'value="张三"' in content
+        from refmeter.workorders.models import WorkOrder
+
+        assert not WorkOrder.objects.exists()
