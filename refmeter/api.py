@@ -190,7 +190,10 @@ def _place(loc: list[Any] | tuple[Any, ...]) -> tuple[list[Any], str]:
 def _problem(error: dict[str, Any]) -> str:
     ctx = {key: value for key, value in (error.get("ctx") or {}).items()}
     if error.get("type") == "value_error" and ctx.get("error"):
-        return str(ctx["error"]).removeprefix("Value error, ")
+        message = str(ctx["error"]).removeprefix("Value error, ")
+        # Our validators refuse in Chinese; a Python message ("month must be in 1..12") is not
+        # for users.
+        return message if re.search(r"[\u4e00-\u9fff]", message) else _("取值无效")
     kind = str(error.get("type"))
     template = PROBLEMS.get(kind)
     if kind in DATE_PROBLEMS and any(_is_date(value) for value in ctx.values()):

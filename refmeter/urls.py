@@ -35,5 +35,7 @@ urlpatterns = [
     path("", include("refmeter.labels.urls")),
     path("", include("refmeter.registry.urls")),
 ]
+handler500 = "refmeter.common.views.server_error"
+
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -19,3 +19,21 @@ class TestAdmin:
 
         assert set(statuses.values()) == {200}, statuses
         assert "anomalies.AnomalyRule" in statuses and "billing.Tariff" in statuses
+
+
+class TestAdminWords:
+    def test_every_section_and_list_of_the_admin_has_a_chinese_name(self, client, city):
+        import re
+
+        chinese = re.compile(r"[\u4e00-\u9fff]")
+        city.admin.is_staff = city.admin.is_superuser = True
+        city.admin.save()
+        client.force_login(city.admin)
+
+        app_list = client.get(reverse("admin:index")).context["app_list"]
+
+        names = [section["name"] for section in app_list] + [
+            model["name"] for section in app_list for model in section["models"]
+        ]
+        assert len(names) > 30
+        assert [name for name in names if not chinese.search(str(name))] == []

@@ -451,7 +451,7 @@ PROBES = [
                 {"customer": w.customer_id, "device_type": w.device_id, "handler_name": "李四"},
             )
         ),
-        _count(WorkOrder), _plus_one, 302, 200,
+        _count(WorkOrder), _plus_one, 302, 403,
         "“受理”环节应由受理员办理，您的岗位角色无权操作。",
     ),
     _return(Step.SURVEY, Step.ACCEPTANCE, "“勘察”环节应由勘察员办理，您的岗位角色无权操作。"),
@@ -484,7 +484,8 @@ PROBES = [
         Action.PRINT_LABELS, "page",
         lambda w, role, client: _page(
             _as(client, w, role).post(
-                reverse("labels:print"), {"source": "group", "id": w.group_id, "layout": "a4-3x8"}
+                reverse("labels:print"),
+                {"source": "group", "id": w.group_id, "layout": "a4-3x8", "confirm_void": "on"},
             )
         ),
         _jobs(LABEL_PRINT), _plus_one, 302, 403,
@@ -508,7 +509,7 @@ PROBES = [
                 {"unit": w.south.pk, "period_start": "2026-07-01", "seed": "7", "fraction": "0.2"},
             )
         ),
-        _count(InspectionPlan), _plus_one, 302, 200,
+        _count(InspectionPlan), _plus_one, 302, 403,
     ),
     Probe(
         Action.RECORD_INSPECTION, "page",

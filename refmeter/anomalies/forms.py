@@ -5,19 +5,33 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.anomalies.models import AnomalyKind
-from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.anomalies.models import AnomalyKind, Cause
+from refmeter.common.forms import BusinessDateField, DateInput, text_field
 from refmeter.common.listing import date_range_problem
 
 
 class ContactSheetForm(forms.Form):
     request = text_field(_("核查要求"), 500)
+    request.widget.attrs.update({"size": 50})
 
 
 class ContactSheetAnswerForm(forms.Form):
-    """The date and the finding are checked where they are used; the note must fit."""
+    """The finding must be one of the causes; the date is checked against today by the
+    service; the note must fit."""
 
-    finding = forms.CharField(label=_("现场核查结论"), required=False)
+    finding = forms.ChoiceField(
+        label=_("现场核查结论"),
+        choices=[("", ""), *Cause.choices],
+        error_messages={
+            "required": _("请选择现场核查结论。"),
+            "invalid_choice": _("请选择现场核查结论。"),
+        },
+    )
+    found_on = BusinessDateField(
+        label=_("核查日期"),
+        widget=DateInput(),
+        error_messages={"required": _("请填写核查日期。"), "invalid": _("请填写核查日期。")},
+    )
     note = text_field(_("核查说明"), 500)
 
 

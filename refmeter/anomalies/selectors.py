@@ -16,6 +16,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from refmeter.anomalies.models import (
     RULE_DEFAULTS,
@@ -263,9 +264,38 @@ class CaseRow:
     raised_on: dt.date
     age_days: int
     evidence: dict[str, Any]
+    evidence_rows: list[tuple[str, Any]]
     sheet_number: str
     sheet_answered: bool
     cause_label: str
+
+
+# What each key of a case's evidence means, for people; a key not listed shows as 其他.
+EVIDENCE_LABELS = {
+    "since": _lazy("异常起始日"),
+    "days": _lazy("持续天数"),
+    "as_of": _lazy("判定日期"),
+    "forward_total": _lazy("正向有功总示数（kWh）"),
+    "figure": _lazy("判定值"),
+    "threshold": _lazy("阈值"),
+    "raise_after_days": _lazy("持续多少天后立案"),
+    "source": _lazy("来源"),
+    "note": _lazy("说明"),
+    "unregistered_points": _lazy("未登记点位数"),
+    "location": _lazy("位置"),
+}
+EVIDENCE_VALUES = {("source", "manual"): _lazy("人工登记")}
+
+
+def evidence_rows(evidence: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A case's evidence as (Chinese label, value), in the order it was recorded."""
+    return [
+        (
+            str(EVIDENCE_LABELS.get(key, _lazy("其他"))),
+            str(EVIDENCE_VALUES.get((key, str(value)), value)),
+        )
+        for key, value in evidence.items()
+    ]
 
 
 def visible_cases(*, user: User) -> QuerySet[AnomalyCase]:
@@ -350,6 +380,7 @@ def case_rows(*, cases: Any, today: dt.date) -> list[CaseRow]:
                 raised_on=loaded.raised_on,
                 age_days=(today - loaded.raised_on).days,
                 evidence=loaded.evidence,
+                evidence_rows=evidence_rows(loaded.evidence),
                 sheet_number=sheet.number if sheet else "",
                 sheet_answered=bool(sheet and sheet.answered_at),
                 cause_label=loaded.get_cause_display() if loaded.cause else "",

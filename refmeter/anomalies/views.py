@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from refmeter.anomalies import selectors, services
 from refmeter.anomalies.documents import contact_sheet_document
 from refmeter.anomalies.forms import CaseFilterForm, ContactSheetAnswerForm, ContactSheetForm
-from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus, Cause
+from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus
 from refmeter.common.forms import form_problems
 from refmeter.common.listing import list_params, page_queryset
 from refmeter.common.pdf import document_pdf
@@ -119,22 +119,37 @@ def meter_page(request: HttpRequest, group_id: int) -> HttpResponse:
 
 @login_required
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    return _case_page(request, case_id)
+
+
+def _case_page(
+    request: HttpRequest,
+    case_id: int,
+    *,
+    sheet_form: ContactSheetForm | None = None,
+    answer_form: ContactSheetAnswerForm | None = None,
+) -> HttpResponse:
+    """The case; after a refused form, with that form as typed and its errors (400)."""
     try:
         case = selectors.case_get(user=_user(request), case_id=case_id)
     except RecordNotVisible as error:
         return _refusal(request, error, 404)
     row = selectors.case_rows(cases=[case], today=timezone.localdate())[0]
     sheet = getattr(case, "sheet", None)
+    refused = sheet_form is not None or answer_form is not None
     return render(
         request,
         "anomalies/case_detail.html",
         {
             "case": row,
             "sheet": sheet,
-            "causes": Cause.choices,
+            "sheet_form": sheet_form or ContactSheetForm(),
+            "answer_form": answer_form
+            or ContactSheetAnswerForm(initial={"found_on": timezone.localdate()}),
             "chart": _chart(case.group_id, case.condition_since, timezone.localdate()),
             "today": timezone.localdate(),
         },
+        status=400 if refused else 200,
     )
 
 
@@ -143,15 +158,16 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 def sheet_send(request: HttpRequest, case_id: int) -> HttpResponse:
     form = ContactSheetForm(request.POST)
     if not form.is_valid():
-        for problem in form_problems(form):
-            messages.error(request, problem)
-        return redirect("anomalies:case", case_id=case_id)
+        return _case_page(request, case_id, sheet_form=form)
     try:
         sheet = services.contact_sheet_send(
             actor=_user(request), case_id=case_id, request=form.cleaned_data["request"],
             now=timezone.now(),
         )  # fmt: skip
-    except (services.UnableToHandleCase, ActionNotAllowed, RecordNotVisible) as error:
+    except services.UnableToHandleCase as error:
+        messages.error(request, str(error))  # at the top: the form may not be on the page now
+        return _case_page(request, case_id, sheet_form=form)
+    except (ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, _("联系单 %(number)s 已发出。") % {"number": sheet.number})
@@ -161,22 +177,19 @@ def sheet_send(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def sheet_answer(request: HttpRequest, case_id: int) -> HttpResponse:
-    try:
-        found_on = dt.date.fromisoformat(request.POST.get("found_on", ""))
-    except ValueError:
-        messages.error(request, _("请填写核查日期。"))
-        return redirect("anomalies:case", case_id=case_id)
     form = ContactSheetAnswerForm(request.POST)
     if not form.is_valid():
-        for problem in form_problems(form):
-            messages.error(request, problem)
-        return redirect("anomalies:case", case_id=case_id)
+        return _case_page(request, case_id, answer_form=form)
     try:
         services.contact_sheet_answer(
             actor=_user(request), case_id=case_id, finding=form.cleaned_data["finding"],
-            note=form.cleaned_data["note"], found_on=found_on, now=timezone.now(),
+            note=form.cleaned_data["note"], found_on=form.cleaned_data["found_on"],
+            now=timezone.now(),
         )  # fmt: skip
-    except (services.UnableToHandleCase, ActionNotAllowed, RecordNotVisible) as error:
+    except services.UnableToHandleCase as error:
+        messages.error(request, str(error))
+        return _case_page(request, case_id, answer_form=form)
+    except (ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, _("核查结论已记录，异常已办结。"))

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+import sys
+
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,3 +53,29 @@ def healthz(request: HttpRequest) -> JsonResponse:
     applied and a task worker was seen within REFMETER_HEALTH_WORKER_MINUTES; else 503."""
     health = health_check(now=timezone.now())
     return JsonResponse(health.as_dict(), status=200 if health.ok else 503)
+
+
+logger = logging.getLogger("refmeter.incidents")
+
+
+def incident_id() -> str:
+    """Short enough to read out on the phone, random enough not to repeat in a year's log."""
+    return secrets.token_hex(4).upper()
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page: a friendly Chinese page with an incident number; the traceback is in the
+    log under that number, never on the page."""
+    incident = incident_id()
+    logger.error(
+        "incident %s: %s %s", incident, request.method, request.path, exc_info=sys.exc_info()
+    )
+    content: str
+    try:
+        content = loader.render_to_string("500.html", {"incident": incident})
+    except Exception:  # the page must never fail itself
+        logger.exception("incident %s: the error page could not be rendered", incident)
+        content = f"<!doctype html><title>500</title><p data-error-message>系统出错，事件编号 {incident}</p>"
+    response = HttpResponse(content, status=500)
+    response["X-Incident"] = incident
+    return response

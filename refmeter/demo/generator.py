@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from refmeter.audit.services import AuditChange, audit_record
+from refmeter.common.validators import uscc_check_character
 from refmeter.organisations.models import Role, SupplyUnit, UnitKind, User
 from refmeter.organisations.services import supply_unit_create, user_create
 from refmeter.registry.models import AccessPoint, DeviceType, Group, Point, TransformerArea
@@ -53,6 +54,12 @@ DEVICE_TYPES = [
     ("景观路灯", Decimal(150), Decimal(11)),
     ("航道监控设备", Decimal(80), Decimal(24)),
 ]
+
+
+def _credit_code(drawn: str) -> str:
+    """A valid 统一社会信用代码 from the 18 digits drawn: the first 17 and their check
+    character (GB 32100-2015), so the demo's numbers pass the same checks as real ones."""
+    return drawn[:17] + uscc_check_character(drawn[:17])
 
 
 @dataclass(frozen=True)
@@ -202,7 +209,7 @@ def load_demo(
                 name=customer_spec.name,
                 created_date=dt.date(2012, 1, 1),
                 now=now,
-                registration_number=f"91330600{rng.randrange(10**9, 10**10)}",
+                registration_number=_credit_code(f"91330600{rng.randrange(10**9, 10**10)}"),
                 address=f"绍兴市越城区{rng.choice(STREETS[unit.code])}{rng.randrange(1, 300)}号",
                 postcode="312000",
                 phone=customer_spec.phone,

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.common.forms import BusinessDateField, DateInput, text_field
 from refmeter.inspections.models import Finding
 
 FRACTION = _("应为 0.2 到 1 之间的小数，例如 0.2。")
@@ -35,16 +35,18 @@ class InspectionPlanForm(forms.Form):
     )  # fmt: skip
     period_start = BusinessDateField(
         label=_("检查期开始"),
+        widget=DateInput(),
         error_messages=_all(_("应为日期，例如 2026-12-01。"), "required", "invalid"),
     )
     fraction = forms.DecimalField(
         label=_("抽检比例"), required=False, min_value=Decimal("0.2"), max_value=Decimal(1),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         max_digits=4, decimal_places=3,
         error_messages=_all(FRACTION, "invalid", "min_value", "max_value", "max_digits",
                             "max_decimal_places", "max_whole_digits"),
     )  # fmt: skip
     seed = forms.IntegerField(
-        label=_("随机种子"), required=False, min_value=0, max_value=2**63 - 1,
+        label=_("随机种子（留空自动生成）"), required=False, min_value=0, max_value=2**63 - 1,
         error_messages=_all(SEED, "invalid", "min_value", "max_value"),
     )  # fmt: skip
 

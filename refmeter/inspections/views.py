@@ -3,7 +3,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import cast
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -39,30 +38,32 @@ def _user(request: HttpRequest) -> User:
 def plans(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     units = units_visible_to(user=user)
-    if request.method == "POST":
-        form = InspectionPlanForm(request.POST, units=[(unit.pk, unit.name) for unit in units])
-        if not form.is_valid():
-            for problem in form_problems(form):
-                messages.error(request, problem)
+    form = InspectionPlanForm(
+        request.POST if request.method == "POST" else None,
+        units=[(unit.pk, unit.name) for unit in units],
+        initial={"unit": user.unit_id, "fraction": Decimal("0.2")},
+    )
+    status = 400 if form.is_bound else 200
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            plan = inspection_plan_create(
+                actor=user, unit=units.get(pk=data["unit"]), period_start=data["period_start"],
+                now=timezone.now(), seed=data["seed"],
+                fraction=data["fraction"] if data["fraction"] is not None else Decimal("0.2"),
+            )  # fmt: skip
+        except ActionNotAllowed as error:
+            form.add_error(None, str(error))
+            status = 403
+        except (UnableToRecordInspection, RecordNotVisible) as error:
+            form.add_error(None, str(error))
         else:
-            data = form.cleaned_data
-            try:
-                plan = inspection_plan_create(
-                    actor=user, unit=units.get(pk=data["unit"]), period_start=data["period_start"],
-                    now=timezone.now(), seed=data["seed"],
-                    fraction=data["fraction"] if data["fraction"] is not None else Decimal("0.2"),
-                )  # fmt: skip
-            except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
-                messages.error(request, str(error))
-            else:
-                return redirect("inspections:plan", plan_id=plan.pk)
+            return redirect("inspections:plan", plan_id=plan.pk)
     return render(
         request,
         "inspections/plans.html",
-        {
-            "rows": plan_rows(user=user, today=timezone.localdate()),
-            "units": units,
-        },
+        {"form": form, "rows": plan_rows(user=user, today=timezone.localdate()), "units": units},
+        status=status,
     )
 
 

@@ -356,6 +356,14 @@ class LabelTarget:
     point_id: int | None = None
 
 
+def labels_in_force_count(*, targets: list[LabelTarget]) -> int:
+    """How many labels still in force a print of ``targets`` would void."""
+    from refmeter.labels.models import Label
+
+    point_ids = [target.point_id for target in targets if target.point_id is not None]
+    return Label.objects.filter(point_id__in=point_ids, voided_at__isnull=True).count()
+
+
 def _point_targets(points: Any) -> list[LabelTarget]:
     return [
         LabelTarget(

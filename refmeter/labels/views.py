@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from refmeter.common.after_response import after_response
-from refmeter.common.forms import form_problems
 from refmeter.common.jobs import job_create
 from refmeter.inspections.forms import InspectionResultForm
 from refmeter.inspections.models import Finding
@@ -27,7 +26,7 @@ from refmeter.inspections.services import (
     may_inspect,
 )
 from refmeter.labels.layouts import DEFAULT_LAYOUT, UnknownLayout, layout_get, layout_names
-from refmeter.labels.selectors import label_check, scan_view
+from refmeter.labels.selectors import ScanView, label_check, labels_in_force_count, scan_view
 from refmeter.labels.services import scan_log_anonymous, scan_record
 from refmeter.labels.tasks import LABEL_PRINT, label_print_task, label_targets
 from refmeter.organisations.models import User
@@ -69,6 +68,7 @@ def print_labels(request: HttpRequest) -> HttpResponse:
     except (RecordNotVisible, OrderNotVisible) as refusal:
         return render(request, "refusal.html", {"message": str(refusal)}, status=404)
     error = ""
+    in_force = labels_in_force_count(targets=targets)
     if request.method == "POST":
         layout = request.POST.get("layout", DEFAULT_LAYOUT)
         try:
@@ -76,6 +76,12 @@ def print_labels(request: HttpRequest) -> HttpResponse:
         except UnknownLayout as unknown:
             error = str(unknown)
         else:
+            # A reprint voids the labels on site: the server asks for the tick, not only the page.
+            if in_force and request.POST.get("confirm_void") != "on":
+                error = _("打印将作废 %(count)d 张在用的标签，请勾选确认后再打印。") % {
+                    "count": in_force
+                }
+        if not error:
             job = job_create(
                 kind=LABEL_PRINT,
                 created_by=user,
@@ -102,6 +108,7 @@ def print_labels(request: HttpRequest) -> HttpResponse:
             "layouts": layout_names(),
             "default_layout": DEFAULT_LAYOUT,
             "error": error,
+            "in_force": in_force,
         },
         status=400 if error else 200,
     )
@@ -150,6 +157,19 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
     else:
         check = scan_record(token=token, user=user, now=now, remote_address=address)
     view = scan_view(check=check, user=user, today=timezone.localdate())
+    status = 200 if view.valid else 410 if check.result == "voided" else 404
+    return _scan_page(request, token, view, status=status)
+
+
+def _scan_page(
+    request: HttpRequest,
+    token: str,
+    view: ScanView,
+    *,
+    status: int,
+    form: InspectionResultForm | None = None,
+) -> HttpResponse:
+    user = request.user
     inspector = bool(user.is_authenticated and may_inspect(user=_user(request)) and view.full_view)
     return render(
         request,
@@ -160,11 +180,12 @@ def scan(request: HttpRequest, token: str) -> HttpResponse:
             "may_inspect": inspector,
             "findings": Finding.choices,
             "photo_limits": photo_limits(),
+            "form": form or InspectionResultForm(initial={"found_count": 0}),
             "inspections": point_inspections(point_id=view.point_id)
             if inspector and view.point_id
             else [],
         },
-        status=200 if view.valid else 410 if check.result == "voided" else 404,
+        status=status,
     )
 
 
@@ -178,10 +199,8 @@ def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
     if not view.valid or view.point_id is None:
         return render(request, "refusal.html", {"message": view.reason}, status=404)
     form = InspectionResultForm(request.POST)
-    if not form.is_valid():
-        for problem in form_problems(form):
-            messages.error(request, problem)
-        return redirect("labels:scan", token=token)
+    if not form.is_valid():  # shown again as typed, each error beside its field
+        return _scan_page(request, token, view, status=400, form=form)
     try:
         inspection_result_record(
             actor=_user(request),
@@ -196,7 +215,10 @@ def scan_inspection(request: HttpRequest, token: str) -> HttpResponse:
             latitude=form.cleaned_data["latitude"],
             longitude=form.cleaned_data["longitude"],
         )
-    except (UnableToRecordInspection, ActionNotAllowed, RecordNotVisible) as error:
+    except UnableToRecordInspection as error:
+        messages.error(request, str(error))
+        return _scan_page(request, token, view, status=400, form=form)
+    except (ActionNotAllowed, RecordNotVisible) as error:
         messages.error(request, str(error))
     else:
         messages.success(request, _("检查结果已记录。"))

@@ -14,6 +14,7 @@ from refmeter.audit.services import AuditChange, audit_record
 from refmeter.common.jobs import job_create
 from refmeter.common.models import Job, JobStatus
 from refmeter.common.text import clean_digits, clean_text
+from refmeter.common.validators import FieldProblem
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
@@ -54,11 +55,11 @@ def outage_create(
     if not unit_is_visible(user=actor, unit=unit):
         problems.append(_("您无权操作其他单位的数据。"))
     if kind not in OutageKind.values:
-        problems.append(_("请选择停电类型。"))
+        problems.append(FieldProblem(_("请选择停电类型。"), field="kind"))
     if ends_at <= starts_at:
-        problems.append(_("停电结束时间必须晚于开始时间。"))
+        problems.append(FieldProblem(_("停电结束时间必须晚于开始时间。"), field="ends_at"))
     if not clean_text(reason):
-        problems.append(_("请填写停电原因。"))
+        problems.append(FieldProblem(_("请填写停电原因。"), field="reason"))
     area_numbers = [clean_digits(number) for number in area_numbers if clean_digits(number)]
     place_numbers = [
         clean_digits(number) for number in access_point_numbers if clean_digits(number)

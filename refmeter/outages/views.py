@@ -11,12 +11,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from refmeter.common.forms import add_problems
 from refmeter.common.pdf import document_pdf
 from refmeter.common.tables import attachment, export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.outages.documents import outage_letters_document
-from refmeter.outages.models import Outage, OutageKind
+from refmeter.outages.forms import OutageForm
+from refmeter.outages.models import Outage
 from refmeter.outages.selectors import (
     affected_points,
     notice_rows,
@@ -26,8 +28,6 @@ from refmeter.outages.selectors import (
 )
 from refmeter.outages.services import UnableToPlanOutage, UnableToSendNotices, outage_create
 from refmeter.outages.tasks import notices_resend_start, outage_send_start
-
-REASON_LENGTH = Outage._meta.get_field("reason").max_length or 300
 
 
 def _user(request: HttpRequest) -> User:
@@ -44,43 +44,32 @@ def _moment(text: str) -> dt.datetime | None:
 @login_required
 def outage_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if request.method == "POST":
-        starts_at, ends_at = (
-            _moment(request.POST.get("starts_at", "")),
-            _moment(request.POST.get("ends_at", "")),
-        )
-        chosen = request.POST.get("unit", "")
-        unit = (
-            units_visible_to(user=user).filter(pk=int(chosen)).first()
-            if chosen.isascii() and chosen.isdigit() and int(chosen) < 2**63
-            else None
-        ) or user.unit
-        reason = request.POST.get("reason", "")
+    units = units_visible_to(user=user)
+    form = OutageForm(
+        request.POST if request.method == "POST" else None,
+        units=[(unit.pk, unit.name) for unit in units],
+        initial={"unit": user.unit_id},
+    )
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
         try:
-            if starts_at is None or ends_at is None or unit is None:
-                raise UnableToPlanOutage(_("请填写停电的开始和结束时间。"))
-            if len(reason) > REASON_LENGTH:
-                raise UnableToPlanOutage(
-                    _("停电原因不能超过 %(most)d 个字符（现有 %(count)d 个）。")
-                    % {"most": REASON_LENGTH, "count": len(reason)}
-                )
             outage = outage_create(
-                actor=user, unit=unit, kind=request.POST.get("kind", ""), starts_at=starts_at,
-                ends_at=ends_at, reason=reason,
-                area_numbers=request.POST.get("areas", "").replace("，", ",").split(","),
-                access_point_numbers=request.POST.get("access_points", "").replace("，", ",").split(","),
+                actor=user, unit=units.get(pk=data["unit"]), kind=data["kind"],
+                starts_at=data["starts_at"], ends_at=data["ends_at"], reason=data["reason"],
+                area_numbers=form.numbers(data["areas"]),
+                access_point_numbers=form.numbers(data["access_points"]),
                 now=timezone.now(),
             )  # fmt: skip
         except UnableToPlanOutage as error:
-            for problem in error.problems:
-                messages.error(request, problem)
+            add_problems(form, error.problems)
         else:
             return redirect("outages:detail", outage_id=outage.pk)
     outages = Outage.objects.filter(unit_scope(user=user)).order_by("-starts_at")[:100]
     return render(
         request,
         "outages/list.html",
-        {"outages": outages, "kinds": OutageKind.choices, "units": units_visible_to(user=user)},
+        {"form": form, "outages": outages},
+        status=400 if form.is_bound else 200,
     )
 
 

@@ -5,8 +5,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import BusinessDateField
+from refmeter.common.forms import BusinessDateField, DateInput
 from refmeter.common.listing import date_range_problem
+from refmeter.common.validators import validate_access_point_number
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import units_visible_to
 
@@ -17,12 +18,8 @@ class GroupSearchForm(forms.Form):
     account_number = forms.CharField(label=_("基准户户号"), required=False, max_length=10)
     name = forms.CharField(label=_("户名"), required=False, max_length=100)
     address = forms.CharField(label=_("地址"), required=False, max_length=100)
-    created_from = forms.DateField(
-        label=_("立户日期从"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_to = forms.DateField(
-        label=_("至"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    created_from = forms.DateField(label=_("立户日期从"), required=False, widget=DateInput())
+    created_to = forms.DateField(label=_("至"), required=False, widget=DateInput())
 
     def __init__(self, *args: object, user: User, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -53,16 +50,17 @@ class PointEditForm(VersionedForm):
     name = forms.CharField(label=_("户名"), max_length=200)
     device_address = forms.CharField(label=_("设备地址"), max_length=300)
     area_number = forms.CharField(label=_("台区编号"), max_length=32, required=False)
-    access_point_number = forms.CharField(label=_("接入点编号"), max_length=17, required=False)
+    access_point_number = forms.CharField(
+        label=_("接入点编号"), max_length=17, required=False,
+        validators=[validate_access_point_number],
+    )  # fmt: skip
     reason = forms.CharField(label=_("修改原因"), max_length=500)
 
 
 class GroupTermsForm(VersionedForm):
     ct_ratio = forms.IntegerField(label=_("互感器倍率"), min_value=1, max_value=100_000)
     tariff_code = forms.CharField(label=_("电价代码"), max_length=32, required=False)
-    from_date = BusinessDateField(
-        label=_("执行日期"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    from_date = BusinessDateField(label=_("执行日期"), widget=DateInput())
     reason = forms.CharField(label=_("变更原因"), max_length=200)
 
 

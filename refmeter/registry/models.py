@@ -138,6 +138,25 @@ class AccountNumberCounter(models.Model):
         return f"{self.unit_id}: {self.last_sequence}"
 
 
+class RetiredAccountNumber(models.Model):
+    """An account number issued for an order that was withdrawn before any point used it. It
+    is kept so that the number is never issued again (the marketing system may have seen it on
+    the printed confirmation list)."""
+
+    number = models.CharField(_("户号"), max_length=10, unique=True)
+    unit = models.ForeignKey(SupplyUnit, verbose_name=_("供电单位"), on_delete=models.PROTECT)
+    retired_at = models.DateTimeField(_("停用时间"))
+    work_order = models.CharField(_("工单号"), max_length=20, blank=True)
+    reason = models.CharField(_("原因"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("已作废户号")
+        verbose_name_plural = _("已作废户号")
+
+    def __str__(self) -> str:
+        return self.number
+
+
 class GroupStatus(models.TextChoices):
     RUNNING = "running", _("运行")
     CLOSED = "closed", _("已销户")

@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from refmeter.audit.selectors import AuditLine, audit_entries, audit_history, audit_lines
+from refmeter.common import validators
 from refmeter.common.listing import Listing, ListParams, page_queryset
 from refmeter.common.periods import Period, is_active_on
-from refmeter.common.text import clean_digits, is_digits
+from refmeter.common.text import clean_digits
 from refmeter.common.versions import Meanwhile
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
@@ -717,9 +718,7 @@ def _history_page(
 
 
 def access_point_number_problem(number: str) -> str | None:
-    if not is_digits(number, 17):
-        return _("接入点编号应为 17 位数字，“%(number)s”不是。") % {"number": number}
-    return None
+    return validators.access_point_number_problem(number)
 
 
 def access_point_lookup(*, user: User, number: str) -> tuple[AccessPoint | None, str | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
+from refmeter.common import validators
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
+from refmeter.common.validators import FieldProblem
 from refmeter.common.versions import Meanwhile, stale_version_problems
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
@@ -36,6 +38,7 @@ from refmeter.registry.models import (
     PointKind,
     PointPlacement,
     PointStatus,
+    RetiredAccountNumber,
     TransformerArea,
 )
 from refmeter.registry.selectors import (
@@ -222,6 +225,28 @@ def _placement_move(point: Point, *, effective_date: dt.date) -> None:
 # ---------------------------------------------------------------- reference data
 
 
+# The customer's numbers with a known shape (empty is allowed: not every sheet has them).
+CUSTOMER_CHECKS: dict[str, Callable[[object], str | None]] = {
+    "registration_number": validators.registration_number_problem,
+    "handler_id_number": validators.id_card_problem,
+    "phone": validators.phone_problem,
+    "handler_phone": validators.phone_problem,
+    "outage_contact_phone": validators.phone_problem,
+    "sms_number": validators.mobile_problem,
+}
+
+
+def customer_detail_problems(details: dict[str, str]) -> list[str]:
+    problems: list[str] = []
+    for name, check in CUSTOMER_CHECKS.items():
+        value = clean_text(details.get(name, ""))
+        problem = check(value) if value else None
+        if problem:
+            label = getattr(Customer._meta.get_field(name), "verbose_name", name)
+            problems.append(FieldProblem(f"{label}：{problem}", field=name))
+    return problems
+
+
 def customer_create(
     *,
     actor: User,
@@ -242,6 +267,9 @@ def customer_create(
     unknown = set(details) - allowed
     if unknown:
         raise TypeError(f"unknown customer fields: {sorted(unknown)}")
+    problems = customer_detail_problems(details)
+    if problems:
+        raise UnableToCreateCustomer(problems)
     with transaction.atomic():
         customer = Customer.objects.create(
             unit=unit,
@@ -567,7 +595,7 @@ def account_numbers_issue(*, unit: SupplyUnit, count: int) -> list[str]:
 
     Must run inside the caller's transaction; the counter row is locked so that
     two clerks never get the same number. Numbers already taken (loaded from
-    the marketing system) are skipped.
+    the marketing system) and numbers retired with a withdrawn order are skipped.
     """
     if count <= 0:
         return []
@@ -593,6 +621,10 @@ def account_numbers_issue(*, unit: SupplyUnit, count: int) -> list[str]:
         taken = set(
             Point.objects.filter(account_number__in=candidates).values_list(
                 "account_number", flat=True
+            )
+        ) | set(  # retired with a withdrawn order: never issued again
+            RetiredAccountNumber.objects.filter(number__in=candidates).values_list(
+                "number", flat=True
             )
         )
         issued.extend(number for number in candidates if number not in taken)
@@ -647,6 +679,11 @@ def _check_points(
             account_number__in=[number for number in requested_numbers if number]
         ).values_list("account_number", flat=True)
     )
+    retired = set(
+        RetiredAccountNumber.objects.filter(
+            number__in=[number for number in requested_numbers if number]
+        ).values_list("number", flat=True)
+    )
     seen: set[str] = set()
     for index, item in enumerate(inputs):
         where = _("第 %(row)d 个用电点") % {"row": index + label_offset}
@@ -664,6 +701,11 @@ def _check_points(
             elif account_number in taken or account_number in seen:
                 problems.append(
                     _("%(where)s：户号 %(number)s 已被使用，户号不能重复。")
+                    % {"where": where, "number": account_number}
+                )
+            elif account_number in retired:
+                problems.append(
+                    _("%(where)s：户号 %(number)s 已随撤销的工单作废，不能再使用。")
                     % {"where": where, "number": account_number}
                 )
             seen.add(account_number)
@@ -1035,22 +1077,24 @@ def point_update(
         if name is not None:
             values["name"] = clean_text(name)
             if not values["name"]:
-                problems.append(_("户名不能为空。"))
+                problems.append(FieldProblem(_("户名不能为空。"), field="name"))
         if device_address is not None:
             values["device_address"] = clean_text(device_address)
             if not values["device_address"]:
-                problems.append(_("设备地址不能为空。"))
+                problems.append(FieldProblem(_("设备地址不能为空。"), field="device_address"))
         area: TransformerArea | None = point.area
         access_point: AccessPoint | None = point.access_point
         if access_point_number is not None:
             if not clean_digits(access_point_number):
                 if point.status == PointStatus.ACTIVE:
-                    problems.append(_("在用的用电点必须有接入点。"))
+                    problems.append(
+                        FieldProblem(_("在用的用电点必须有接入点。"), field="access_point_number")
+                    )
                 access_point = None
             else:
                 access_point, problem = access_point_lookup(user=actor, number=access_point_number)
                 if problem:
-                    problems.append(problem)
+                    problems.append(FieldProblem(problem, field="access_point_number"))
         if area_number is not None:
             number = clean_digits(area_number)
             area = (
@@ -1059,9 +1103,14 @@ def point_update(
                 else None
             )
             if number and area is None:
-                problems.append(_("台区 %(number)s 不存在或不属于您的单位。") % {"number": number})
+                problems.append(
+                    FieldProblem(
+                        _("台区 %(number)s 不存在或不属于您的单位。") % {"number": number},
+                        field="area_number",
+                    )
+                )
             if not number and point.status == PointStatus.ACTIVE:
-                problems.append(_("在用的用电点必须有台区。"))
+                problems.append(FieldProblem(_("在用的用电点必须有台区。"), field="area_number"))
         if access_point is not None and not problems:
             if area_number is not None and area is not None and access_point.area_id != area.pk:
                 problems.append(
@@ -1074,7 +1123,7 @@ def point_update(
                 )
             area = access_point.area
         if not clean_text(reason):
-            problems.append(_("请填写修改原因。"))
+            problems.append(FieldProblem(_("请填写修改原因。"), field="reason"))
         if problems:
             raise UnableToUpdatePoint(problems)
         before = _point_snapshot(point)

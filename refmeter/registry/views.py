@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from refmeter.common.forms import form_problems
+from refmeter.common.forms import add_problems, form_problems
 from refmeter.common.listing import list_params
 from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
@@ -202,7 +202,7 @@ def group_terms(request: HttpRequest, group_id: int) -> HttpResponse:
             "stale": stale,
             "terms_history": selectors.group_terms_history(group_id=group_id),
         },
-        status=409 if stale else 200,
+        status=409 if stale else (400 if form.is_bound else 200),
     )
 
 
@@ -275,8 +275,7 @@ def point_detail(request: HttpRequest, point_id: int) -> HttpResponse:
                 stale = error
                 form.with_version(error.current_version)
             except services.UnableToChangeRegistry as error:
-                for problem in error.problems:
-                    form.add_error(None, problem)
+                add_problems(form, error.problems)
             else:
                 return redirect("registry:point_detail", point_id=point_id)
     else:

@@ -5,21 +5,44 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from refmeter.common.forms import BusinessDateField, text_field
+from refmeter.common.forms import BusinessDateField, DateInput, text_field
 from refmeter.common.listing import date_range_problem
+from refmeter.common.validators import validate_id_card, validate_mobile, validate_phone
 from refmeter.workorders.models import DocumentKind, OrderKind, Step
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = DateInput()
 
 
 class ApplicationForm(forms.Form):
     handler_name = forms.CharField(label=_("经办人"), max_length=64, required=False)
-    handler_id_number = forms.CharField(label=_("经办人身份证号"), max_length=32, required=False)
-    handler_phone = forms.CharField(label=_("经办人电话"), max_length=32, required=False)
-    sms_number = forms.CharField(label=_("短信号码"), max_length=32, required=False)
+    handler_id_number = forms.CharField(
+        label=_("经办人身份证号"), max_length=32, required=False, validators=[validate_id_card]
+    )
+    handler_phone = forms.CharField(
+        label=_("经办人电话"), max_length=32, required=False, validators=[validate_phone]
+    )
+    sms_number = forms.CharField(
+        label=_("短信号码"), max_length=32, required=False, validators=[validate_mobile]
+    )
     outage_contact_name = forms.CharField(label=_("停电联系人"), max_length=64, required=False)
-    outage_contact_phone = forms.CharField(label=_("停电联系人电话"), max_length=32, required=False)
+    outage_contact_phone = forms.CharField(
+        label=_("停电联系人电话"), max_length=32, required=False, validators=[validate_phone]
+    )
     note = forms.CharField(label=_("申请说明"), max_length=500, required=False)
+
+
+class ApplicationEditForm(ApplicationForm):
+    """A correction of the application form, until the survey is done."""
+
+    reason = forms.CharField(label=_("修改原因"), max_length=500)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label=_("撤销原因"), max_length=500)
+    # Required by the service, so that the API and the command line ask for it too.
+    confirm = forms.BooleanField(
+        label=_("我已知晓：撤销不可恢复，已生成的户号将作废"), required=False
+    )
 
 
 class NewInstallForm(ApplicationForm):

@@ -108,6 +108,9 @@ class WorkOrder(Versioned):
     )
     created_at = models.DateTimeField(_("受理时间"))
     completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # A withdrawn order is closed (step "done") without changing the registry.
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("工单")
@@ -190,6 +193,8 @@ class EventKind(models.TextChoices):
     COMPLETED = "completed", _("完成")
     RETURNED = "returned", _("退回")
     NOTE = "note", _("记录")
+    EDITED = "edited", _("修改申请信息")
+    WITHDRAWN = "withdrawn", _("撤销")
 
 
 class WorkOrderEvent(models.Model):

@@ -22,6 +22,7 @@ from refmeter.workorders.models import (
     STEP_ACTIONS,
     STEPS,
     Contract,
+    EventKind,
     LineAction,
     Step,
     WorkOrder,
@@ -37,6 +38,20 @@ class OrderNotVisible(Exception):
 def may_do_step(*, user: User, step: str) -> bool:
     action = STEP_ACTIONS.get(step)
     return action is not None and role_may(user=user, action=action)
+
+
+# The steps before connection (a closure: before the meter is removed), when an order may
+# still be withdrawn; see refmeter.workorders.corrections.
+WITHDRAWABLE: dict[str, tuple[str, ...]] = {
+    "new_install": (Step.ACCEPTANCE, Step.SURVEY, Step.CONTRACT, Step.CONNECTION),
+    "change": (Step.ACCEPTANCE, Step.SURVEY, Step.CONTRACT, Step.CONNECTION),
+    "closure": (Step.ACCEPTANCE, Step.REMOVAL),
+}
+
+
+def may_correct_order(*, user: User, step: str) -> bool:
+    """Correct or withdraw an order at ``step``: who does that step, or the clerk."""
+    return may_do_step(user=user, step=step) or may_do_step(user=user, step=Step.ACCEPTANCE)
 
 
 def next_step(order: WorkOrder) -> str:
@@ -112,7 +127,7 @@ def order_rows(*, orders: Any) -> list[OrderRow]:
                 kind=loaded.kind,
                 kind_label=loaded.get_kind_display(),
                 step=loaded.step,
-                step_label=loaded.get_step_display(),
+                step_label=(str(_("已撤销")) if loaded.withdrawn_at else loaded.get_step_display()),
                 customer_name=loaded.customer.name,
                 base_account_number=(bases.get(loaded.group_id) if loaded.group_id else "")
                 or base_lines.get(loaded.pk, ""),
@@ -323,6 +338,7 @@ class EventRow:
     kind_label: str
     actor_name: str
     note: str
+    changes: tuple[tuple[str, str, str], ...] = ()  # (field, before, after) for people
 
 
 @dataclass(frozen=True)
@@ -354,6 +370,10 @@ class OrderDetail:
     may_act: bool
     may_return: bool
     version: int
+    may_edit_application: bool = False
+    may_withdraw: bool = False
+    withdrawn_at: dt.datetime | None = None
+    withdrawal_reason: str = ""
 
 
 def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
@@ -401,6 +421,7 @@ def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
         ],
         application={
             "handler_name": order.handler_name,
+            "handler_id_number": order.handler_id_number,
             "handler_phone": order.handler_phone,
             "sms_number": order.sms_number,
             "outage_contact_name": order.outage_contact_name,
@@ -417,6 +438,15 @@ def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
                 kind_label=event.get_kind_display(),
                 actor_name=event.actor_name,
                 note=event.note,
+                changes=tuple(
+                    (
+                        _change_label(field),
+                        _change_value(field, before),
+                        _change_value(field, after),
+                    )
+                    for field, before, after in event.changes
+                    if event.kind in (EventKind.EDITED, EventKind.WITHDRAWN)
+                ),
             )
             for event in order.events.all()
         ],
@@ -465,6 +495,12 @@ def order_detail(*, user: User, order_id: int, as_of: dt.date) -> OrderDetail:
         may_return=order.step not in (Step.DONE, Step.ACCEPTANCE, Step.ARCHIVE)
         and may_do_step(user=user, step=order.step),
         version=order.version,
+        may_edit_application=order.step in (Step.ACCEPTANCE, Step.SURVEY)
+        and may_correct_order(user=user, step=order.step),
+        may_withdraw=order.step in WITHDRAWABLE[order.kind]
+        and may_correct_order(user=user, step=order.step),
+        withdrawn_at=order.withdrawn_at,
+        withdrawal_reason=order.withdrawal_reason,
     )
 
 
@@ -501,6 +537,8 @@ def _change_label(field: str) -> str:
     parts = field.split(".")
     if parts[0] == "contract" and len(parts) == 2:
         return _field_label(Contract, parts[1])
+    if field == "retired_account_numbers":
+        return _("作废户号")
     if parts[0] == "line" and len(parts) == 3:
         return _("第 %(line)s 行%(field)s") % {
             "line": parts[1],

@@ -5,7 +5,7 @@ registry's services, citing the order number."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from refmeter.common.spreadsheets import find_header
 from refmeter.common.text import clean_digits, clean_text, is_digits
+from refmeter.common.validators import FieldProblem
 from refmeter.common.versions import Meanwhile, stale_version_problems
 from refmeter.common.workdays import WorkingDaysUnknown, add_working_days
 from refmeter.organisations.models import Role, User
@@ -74,7 +75,12 @@ class UnableToProgressOrder(Exception):
     """The step cannot be done; ``problems`` lists every reason."""
 
     def __init__(self, problems: str | Sequence[str]):
-        self.problems = [problems] if isinstance(problems, str) else [str(p) for p in problems]
+        # A FieldProblem (a str) is kept as it is, so a page can show it beside its field.
+        self.problems = (
+            [problems]
+            if isinstance(problems, str)
+            else [p if isinstance(p, str) else str(p) for p in problems]
+        )
         super().__init__("\n".join(self.problems))
 
 
@@ -140,6 +146,7 @@ def _locked_order(
     order_id: int,
     step: str | Sequence[str],
     expected_version: int | None = None,
+    may_act: Callable[..., bool] = may_do_step,
 ) -> WorkOrder:
     """The order, locked, at one of ``step``, for a user whose role does that step; with
     ``expected_version``, only if nobody has changed the order since that version was read."""
@@ -168,7 +175,7 @@ def _locked_order(
             _("工单当前在“%(current)s”环节，不能执行此操作。")
             % {"current": order.get_step_display()}
         )
-    if not may_do_step(user=actor, step=order.step):
+    if not may_act(user=actor, step=order.step):
         raise StepNotAllowed(
             _("“%(step)s”环节应由%(roles)s办理，您的岗位角色无权操作。")
             % {"step": order.get_step_display(), "roles": _step_roles_text(order.step)}
@@ -629,13 +636,13 @@ def contract_save(
         )
         problems = []
         if not clean_text(number):
-            problems.append(_("请填写合同编号。"))
+            problems.append(FieldProblem(_("请填写合同编号。"), field="number"))
         if end_date <= start_date:
-            problems.append(_("合同到期日期必须晚于生效日期。"))
+            problems.append(FieldProblem(_("合同到期日期必须晚于生效日期。"), field="end_date"))
         if signed_date and not approved_date:
-            problems.append(_("合同须先审批再签订。"))
+            problems.append(FieldProblem(_("合同须先审批再签订。"), field="approved_date"))
         if signed_date and approved_date and signed_date < approved_date:
-            problems.append(_("签订日期不能早于审批日期。"))
+            problems.append(FieldProblem(_("签订日期不能早于审批日期。"), field="signed_date"))
         if problems:
             raise UnableToProgressOrder(problems)
         values = {
@@ -685,18 +692,25 @@ def connection_record(
         if order.kind == OrderKind.NEW_INSTALL:
             meter = clean_digits(meter_asset_number)
             if not meter:
-                problems.append(_("新装须填写参考表资产编号。"))
+                problems.append(
+                    FieldProblem(_("新装须填写参考表资产编号。"), field="meter_asset_number")
+                )
             elif Group.objects.filter(meter_asset_number=meter).exists():
-                problems.append(_("参考表 %(meter)s 已属于另一个群组。") % {"meter": meter})
+                problems.append(
+                    FieldProblem(
+                        _("参考表 %(meter)s 已属于另一个群组。") % {"meter": meter},
+                        field="meter_asset_number",
+                    )
+                )
             if ct_ratio < 1:
-                problems.append(_("互感器倍率必须是正整数。"))
+                problems.append(FieldProblem(_("互感器倍率必须是正整数。"), field="ct_ratio"))
             order.meter_asset_number = meter
             order.meter_barcode = clean_text(meter_barcode)
             order.meter_box_resource_number = clean_text(meter_box_resource_number)
             order.ct_ratio = ct_ratio
             order.tariff_code = clean_text(tariff_code)
         if connection_date > now.date() + dt.timedelta(days=1):
-            problems.append(_("接电日期不能晚于今天。"))
+            problems.append(FieldProblem(_("接电日期不能晚于今天。"), field="connection_date"))
         if problems:
             raise UnableToProgressOrder(problems)
         order.connection_date = connection_date
@@ -1132,7 +1146,7 @@ def order_step_return(
             actor=actor, order_id=order_id, step=order.step, expected_version=expected_version
         )
         if not clean_text(reason):
-            raise UnableToProgressOrder(_("退回须填写原因。"))
+            raise UnableToProgressOrder(FieldProblem(_("退回须填写原因。"), field="reason"))
         previous = previous_step(order)
         if previous is None:
             raise UnableToProgressOrder(_("受理环节是第一个环节，不能退回。"))

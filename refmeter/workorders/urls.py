@@ -24,6 +24,8 @@ urlpatterns = [
     path("<int:order_id>/documents/<int:document_id>/", views.archive_file, name="document_file"),
     path("<int:order_id>/complete/", views.step_complete, name="complete"),
     path("<int:order_id>/return/", views.step_return, name="return"),
+    path("<int:order_id>/application/", views.application_edit, name="application_edit"),
+    path("<int:order_id>/withdraw/", views.withdraw, name="withdraw"),
     path(
         "<int:order_id>/<str:name>.<str:fmt>",
         views.order_document,

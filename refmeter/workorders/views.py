@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from refmeter.common.forms import form_problems
+from refmeter.common.forms import add_problems, form_problems
 from refmeter.common.listing import list_params, page_queryset
 from refmeter.common.pdf import document_pdf
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
@@ -24,8 +24,8 @@ from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.organisations.selectors import units_visible_to
 from refmeter.registry.selectors import RecordNotVisible
 from refmeter.spreadsheets.documents import application_list_template, list_pdf, list_xlsx
-from refmeter.workorders import documents, forms, selectors, services
-from refmeter.workorders.models import OrderKind
+from refmeter.workorders import corrections, documents, forms, selectors, services
+from refmeter.workorders.models import OrderKind, Step
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -62,36 +62,33 @@ def order_action(view: Callable[..., Any]) -> Callable[..., HttpResponseBase]:
         try:
             message = view(request, order_id, *args, **kwargs)
         except services.UnableToSaveStaleOrder as error:
-            return _stale_page(request, order_id, error, **kwargs)
+            return _refused_page(request, order_id, error, stale=error, **kwargs)
         except services.StepNotAllowed as error:
-            messages.error(request, str(error))
             return render(request, "refusal.html", {"message": str(error)}, status=403)
         except services.UnableToProgressOrder as error:
-            for problem in error.problems:
-                messages.error(request, problem)
+            return _refused_page(request, order_id, error, **kwargs)
         except UnreadableSpreadsheet as error:
-            messages.error(request, str(error))
-        else:
-            if message:
-                messages.success(request, message)
+            refused = services.UnableToProgressOrder(str(error))
+            return _refused_page(request, order_id, refused, **kwargs)
+        if message:
+            messages.success(request, message)
         return redirect("workorders:detail", order_id=order_id)
 
     return wrapper
 
 
-def _form_problems(form: Any) -> services.UnableToProgressOrder:
-    problems = [
-        f"{form.fields[field].label}：{error}" if field != "__all__" else str(error)
-        for field, errors in form.errors.items()
-        for error in errors
-    ]
-    return services.UnableToProgressOrder(problems)
+class InvalidStepForm(services.UnableToProgressOrder):
+    """A step form that did not validate: shown again bound, each error beside its field."""
+
+    def __init__(self, form: Any):
+        super().__init__(form_problems(form))
+        self.form = form
 
 
 def _valid(form_class: type, request: HttpRequest) -> dict[str, Any]:
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():
-        raise _form_problems(form)
+        raise InvalidStepForm(form)
     return dict(form.cleaned_data)
 
 
@@ -171,6 +168,7 @@ def new_install(request: HttpRequest) -> HttpResponse:
     form = forms.NewInstallForm(request.POST or None)
     form.fields["customer"].choices = selectors.customers_for_new_install(user=user)  # type: ignore[attr-defined]
     form.fields["device_type"].choices = selectors.device_type_choices()  # type: ignore[attr-defined]
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         customer_id = data.pop("customer")
@@ -183,12 +181,19 @@ def new_install(request: HttpRequest) -> HttpResponse:
                 application=services.Application(**data),
                 now=_now(),
             )
+        except services.StepNotAllowed as error:
+            add_problems(form, error.problems)
+            status = 403
         except services.UnableToProgressOrder as error:
-            for problem in error.problems:
-                form.add_error(None, problem)
+            add_problems(form, error.problems)
         else:
             return redirect("workorders:detail", order_id=order.pk)
-    return render(request, "workorders/order_start.html", {"form": form, "kind": _("新装")})
+    return render(
+        request,
+        "workorders/order_start.html",
+        {"form": form, "kind": _("新装")},
+        status=status,
+    )
 
 
 @order_page
@@ -196,6 +201,7 @@ def group_order_start(request: HttpRequest, group_id: int, kind: str) -> HttpRes
     if kind not in (OrderKind.CHANGE, OrderKind.CLOSURE):
         return render(request, "refusal.html", {"message": _("未知的业务类型。")}, status=404)
     form = forms.ApplicationForm(request.POST or None)
+    status = 400 if form.is_bound else 200
     if request.method == "POST" and form.is_valid():
         try:
             order = services.order_group_start(
@@ -205,15 +211,18 @@ def group_order_start(request: HttpRequest, group_id: int, kind: str) -> HttpRes
                 application=services.Application(**form.cleaned_data),
                 now=_now(),
             )
+        except services.StepNotAllowed as error:
+            add_problems(form, error.problems)
+            status = 403
         except services.UnableToProgressOrder as error:
-            for problem in error.problems:
-                form.add_error(None, problem)
+            add_problems(form, error.problems)
         else:
             return redirect("workorders:detail", order_id=order.pk)
     return render(
         request,
         "workorders/order_start.html",
         {"form": form, "kind": OrderKind(kind).label, "group_id": group_id},
+        status=status,
     )
 
 
@@ -233,13 +242,22 @@ def _detail_page(
     typed: dict[int, dict[str, str]] | None = None,
     note: str = "",
     stale: services.UnableToSaveStaleOrder | None = None,
+    problems: list[str] | None = None,
+    status: int = 200,
 ) -> HttpResponse:
-    """The order page; after a refused stale action, with the user's input (``bound`` forms,
-    ``typed`` per-line values, the ``note``) and what was changed meanwhile."""
+    """The order page; after a refused action, with the user's input (``bound`` forms,
+    ``typed`` per-line values, the ``note``), the ``problems`` that belong to no form, and
+    after a stale one what was changed meanwhile."""
     detail = selectors.order_detail(
         user=_user(request), order_id=order_id, as_of=timezone.localdate()
     )
     typed = typed or {}
+    problems = list(problems or [])
+    for name, form in (bound or {}).items():
+        if form.errors and not _form_shown(name, detail):
+            problems += form_problems(form)  # the form is not on the page at this step
+    for problem in problems:  # the refusals no form on the page holds, above it
+        messages.error(request, problem)
     context = {
         "detail": detail,
         "order": detail.order,
@@ -257,9 +275,31 @@ def _detail_page(
         "installation_file_form": forms.InstallationFileForm(),
         "document_form": forms.DocumentForm(),
         "return_form": forms.ReturnForm(),
+        "application_form": forms.ApplicationEditForm(initial=detail.application),
+        "withdraw_form": forms.WithdrawForm(),
         **(bound or {}),
     }
-    return render(request, "workorders/order_detail.html", context, status=409 if stale else 200)
+    return render(request, "workorders/order_detail.html", context, status=status)
+
+
+# The steps at which each step form is on the page (none: at every step).
+FORM_STEPS: dict[str, tuple[str, ...]] = {
+    "change_form": (Step.ACCEPTANCE, Step.SURVEY),
+    "contract_form": (Step.CONTRACT,),
+    "connection_form": (Step.CONNECTION,),
+    "closure_form": (Step.REMOVAL,),
+    "all_dates_form": (Step.INSTALLATION,),
+    "document_form": (Step.ARCHIVE,),
+}
+
+
+def _form_shown(name: str, detail: selectors.OrderDetail) -> bool:
+    if name == "application_form":
+        return detail.may_edit_application
+    if name == "withdraw_form":
+        return detail.may_withdraw
+    steps = FORM_STEPS.get(name)
+    return detail.may_act and (not steps or detail.order.step in steps)
 
 
 # The step form each action posts, to show it again as the user filled it.
@@ -269,22 +309,42 @@ POSTED_FORMS: dict[str, tuple[str, type]] = {
     "connection": ("connection_form", forms.ConnectionForm),
     "closure": ("closure_form", forms.ClosureForm),
     "return": ("return_form", forms.ReturnForm),
+    "application_edit": ("application_form", forms.ApplicationEditForm),
+    "withdraw": ("withdraw_form", forms.WithdrawForm),
 }
 
 
-def _stale_page(
+def _refused_page(
     request: HttpRequest,
     order_id: int,
-    error: services.UnableToSaveStaleOrder,
+    error: services.UnableToProgressOrder,
+    *,
+    stale: services.UnableToSaveStaleOrder | None = None,
     line_id: int | None = None,
 ) -> HttpResponse:
-    """Someone changed the order since the page was read: nothing was done; show the page
-    again at the current version, keeping what the user typed, with the changes meanwhile."""
+    """Nothing was done: show the order again keeping what the user typed, the form's errors
+    beside their fields, and for a stale order (someone changed it since the page was read)
+    the page at the current version with the changes meanwhile (409); else 400."""
     action = request.resolver_match.url_name if request.resolver_match else ""
     bound: dict[str, Any] = {}
-    if action in POSTED_FORMS:
+    problems = [] if stale else list(error.problems)
+    if isinstance(error, InvalidStepForm):
+        name = next((name for key, (name, _cls) in POSTED_FORMS.items() if key == action), "")
+        if action == "installation":
+            name = "all_dates_form"
+        elif action == "document_upload":
+            name = "document_form"
+        if name:
+            bound[name] = error.form
+            problems = []
+    elif action in POSTED_FORMS:
         name, form_class = POSTED_FORMS[action]
-        bound[name] = form_class(request.POST)
+        form = form_class(request.POST)
+        form.is_valid()
+        if not stale:
+            add_problems(form, error.problems)
+            problems = []
+        bound[name] = form
     elif action == "installation" and request.POST.get("all_lines"):
         bound["all_dates_form"] = forms.AllDatesForm(request.POST)
     typed: dict[int, dict[str, str]] = {}
@@ -300,7 +360,9 @@ def _stale_page(
         bound=bound,
         typed=typed,
         note=request.POST.get("note", "") if action == "complete" else "",
-        stale=error,
+        stale=stale,
+        problems=problems,
+        status=409 if stale else 400,
     )
 
 
@@ -457,6 +519,27 @@ def step_return(request: HttpRequest, order_id: int) -> str:
         **_valid(forms.ReturnForm, request),
     )  # fmt: skip
     return _("已退回到“%(step)s”。") % {"step": order.get_step_display()}
+
+
+@order_action
+def application_edit(request: HttpRequest, order_id: int) -> str:
+    data = _valid(forms.ApplicationEditForm, request)
+    reason = data.pop("reason")
+    corrections.order_application_edit(
+        actor=_user(request), order_id=order_id, application=services.Application(**data),
+        reason=reason, now=_now(), expected_version=_version(request),
+    )  # fmt: skip
+    return _("申请信息已修改，修改前后已记入办理记录。")
+
+
+@order_action
+def withdraw(request: HttpRequest, order_id: int) -> str:
+    data = _valid(forms.WithdrawForm, request)
+    corrections.order_withdraw(
+        actor=_user(request), order_id=order_id, reason=data["reason"],
+        confirmed=data["confirm"], now=_now(), expected_version=_version(request),
+    )  # fmt: skip
+    return _("工单已撤销。")
 
 
 # ---------------------------------------------------------------- files

@@ -264,7 +264,8 @@ class TestAWorkerKilledMidJob:
         settings.MEDIA_ROOT = storage = tmp_path / "files"
         client.force_login(city.south_clerk)
         response = client.post(
-            reverse("labels:print"), {"source": "group", "id": group.pk, "layout": "a4-3x8"}
+            reverse("labels:print"),
+            {"source": "group", "id": group.pk, "layout": "a4-3x8", "confirm_void": "on"},
         )
         job = Job.objects.get()
         before = labels_state()

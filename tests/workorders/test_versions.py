@@ -137,8 +137,8 @@ class TestStepFormsOnThePage:
 
         page = client.get(reverse("workorders:detail", args=[order.pk])).content.decode()
 
-        # The contract form, the completion and the return.
-        assert page.count('<input type="hidden" name="version" value="5">') == 3
+        # The contract form, the completion, the return and the withdrawal.
+        assert page.count('<input type="hidden" name="version" value="5">') == 4
 
     def test_a_stale_contract_form_is_refused_with_the_input_kept_and_the_changes_listed(
         self, client, city, order, manager

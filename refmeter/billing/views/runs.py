@@ -29,13 +29,16 @@ def _user(request: HttpRequest) -> User:
 @login_required
 def runs(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    period, period_error = last_month, ""
     if request.method == "POST":
+        period = request.POST.get("period", "")
         try:
-            results = services.billing_run(
-                actor=user, period=request.POST.get("period", ""), now=timezone.now()
-            )
-        except (ActionNotAllowed, services.UnableToBill) as error:
+            results = services.billing_run(actor=user, period=period, now=timezone.now())
+        except ActionNotAllowed as error:
             messages.error(request, str(error))
+        except services.UnableToBill as error:
+            period_error = str(error)  # shown beside the month, as typed
         else:
             for result in results:
                 if result.unchanged:
@@ -57,16 +60,18 @@ def runs(request: HttpRequest) -> HttpResponse:
                     )
             if len(results) == 1:
                 return redirect("billing:run", run_id=results[0].run_id)
-        return redirect("billing:runs")
-    last_month = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        if not period_error:
+            return redirect("billing:runs")
     return render(
         request,
         "billing/runs.html",
         {
             "runs": selectors.visible_runs(user=user)[:60],
-            "default_period": last_month,
+            "default_period": period,
+            "period_error": period_error,
             "may_bill": services.may_bill(user),
         },
+        status=400 if period_error else 200,
     )
 
 

@@ -43,7 +43,7 @@
       width: width(element, 1100),
       height: 320,
       plugins: [markPlugin],
-      series: [{}, {label: element.dataset.readingLabel, stroke: "#0b6e4f", scale: "reading"},
+      series: [{label: element.dataset.timeLabel}, {label: element.dataset.readingLabel, stroke: "#0b6e4f", scale: "reading"},
                {label: element.dataset.energyLabel, stroke: "#c98a00", scale: "energy"}],
       axes: [{}, {scale: "reading"}, {scale: "energy", side: 1, grid: {show: false}}],
     }, [xs, data.forward, data.energy], element);
@@ -58,7 +58,7 @@
     new uPlot({
       width: width(element, 1000),
       height: 300,
-      series: [{}, {label: element.dataset.beforeLabel, stroke: "#b3261e"},
+      series: [{label: element.dataset.timeLabel}, {label: element.dataset.beforeLabel, stroke: "#b3261e"},
                {label: element.dataset.afterLabel, stroke: "#0b6e4f"}],
     }, [xs, rows.map((r) => r.before), rows.map((r) => r.after)], element);
 
