@@ -225,7 +225,9 @@ class TestPosition:
     def test_a_wrong_position_is_refused(self, client, scan, latitude, longitude, message):
         response = record(client, scan, latitude=latitude, longitude=longitude)
 
-        assert message in " ".join(messages_of(response))
+        # shown on the page it comes back to, beside the position button or above the form
+        assert response.status_code == 400
+        assert message in response.content.decode()
         assert InspectionResult.objects.count() == 0
 
     def test_the_form_offers_photos_and_the_position_button(self, client, scan):
