@@ -91,7 +91,7 @@
       new uPlot({
         width: width(element.parentElement, 1100),
         height: 220,
-        series: [{}, ...trend.series.map((s, i) => ({label: s.label, stroke: PALETTE[i % PALETTE.length], spanGaps: false}))],
+        series: [{label: element.dataset.xLabel || ""}, ...trend.series.map((s, i) => ({label: s.label, stroke: PALETTE[i % PALETTE.length], spanGaps: false}))],
         axes: [{values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(0, 7))}, {}],
       }, [xs, ...trend.series.map((s) => s.values)], element);
     });
