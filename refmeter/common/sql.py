@@ -28,9 +28,19 @@ def column(model: type[models.Model], field: str) -> str:
 
 
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    """The first row of a read, or None.
+    """The first row of a read, or None (see :func:`_run`)."""
+    found, _count = _run(sql, params, fetch=True)
+    return found
 
-    On PostgreSQL the statement is sent with its parameters apart and prepared on the
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    """Run a write; the number of rows it changed (see :func:`_run`)."""
+    _found, count = _run(sql, params, fetch=False)
+    return count
+
+
+def _run(sql: str, params: Sequence[Any], *, fetch: bool) -> tuple[tuple[Any, ...] | None, int]:
+    """On PostgreSQL the statement is sent with its parameters apart and prepared on the
     connection (Django inlines parameters into the text, so PostgreSQL plans every query
     anew: for the scan page's join of six tables planning took longer than running it).
     Parameters are then typed by the values passed, so pass what the column holds.
@@ -38,25 +48,18 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            found: tuple[Any, ...] | None = cursor.fetchone()
-            return found
+            return (cursor.fetchone() if fetch else None), int(cursor.rowcount)
     import psycopg
 
     connection.ensure_connection()
     started = time.monotonic()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params, prepare=True)
-        row = cursor.fetchone()
+        row = cursor.fetchone() if fetch else None
+        count = int(cursor.rowcount)
     if connection.queries_logged:
         # Counted like Django's own queries (tests assert how many a page costs).
         connection.queries_log.append(
             {"sql": f"{sql} -- {list(params)!r}", "time": f"{time.monotonic() - started:.3f}"}
         )
-    return row
-
-
-def execute(sql: str, params: Sequence[Any]) -> int:
-    """Run a write; the number of rows it changed."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return int(cursor.rowcount)
+    return row, count

@@ -179,8 +179,10 @@ def _scan_page(
             "token": token,
             "may_inspect": inspector,
             "findings": Finding.choices,
-            "photo_limits": photo_limits(),
-            "form": form or InspectionResultForm(initial={"found_count": 0}),
+            # the inspection form only for those it is shown to (every phone opens this page)
+            "photo_limits": photo_limits() if inspector else None,
+            "form": form
+            or (InspectionResultForm(initial={"found_count": 0}) if inspector else None),
             "inspections": point_inspections(point_id=view.point_id)
             if inspector and view.point_id
             else [],

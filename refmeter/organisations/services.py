@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record
+from refmeter.common.sql import fetch_one
 from refmeter.organisations.models import (
     ApiToken,
     RequestCount,
@@ -305,15 +306,13 @@ def request_admit(
     """
     start = window_start(now=now, window=window)
     table = connection.ops.quote_name(RequestCount._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (scope, client, window_start, count) VALUES (%s, %s, %s, 1) "
-            "ON CONFLICT (scope, client, window_start) "
-            f"DO UPDATE SET count = {table}.count + 1 WHERE {table}.count < %s "
-            "RETURNING count",
-            [scope, client, connection.ops.adapt_datetimefield_value(start), limit],
-        )
-        counted = cursor.fetchone()
+    counted = fetch_one(
+        f"INSERT INTO {table} (scope, client, window_start, count) VALUES (%s, %s, %s, 1) "
+        "ON CONFLICT (scope, client, window_start) "
+        f"DO UPDATE SET count = {table}.count + 1 WHERE {table}.count < %s "
+        "RETURNING count",
+        [scope, client, connection.ops.adapt_datetimefield_value(start), limit],
+    )
     if counted is None:
         retry_after = retry_after_seconds(now=now, window=window)
         raise TooManyRequests(
