@@ -176,8 +176,7 @@ def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
     )
 
 
-@login_required
-def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
+def _bill_or_refusal(request: HttpRequest, bill_id: int) -> Bill | HttpResponse:
     bill = (
         selectors.visible_bills(user=_user(request))
         .filter(pk=bill_id)
@@ -191,6 +190,14 @@ def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
             {"message": _("没有这张账单，或它不属于您的单位。")},
             status=404,
         )
+    return bill
+
+
+@login_required
+def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
+    bill = _bill_or_refusal(request, bill_id)
+    if isinstance(bill, HttpResponse):
+        return bill
     return render(
         request,
         "billing/bill_detail.html",
@@ -205,19 +212,9 @@ def bill_detail(request: HttpRequest, bill_id: int) -> HttpResponse:
 
 @login_required
 def bill_notice(request: HttpRequest, bill_id: int) -> HttpResponse:
-    bill = (
-        selectors.visible_bills(user=_user(request))
-        .filter(pk=bill_id)
-        .select_related("run__unit")
-        .first()
-    )
-    if bill is None:
-        return render(
-            request,
-            "refusal.html",
-            {"message": _("没有这张账单，或它不属于您的单位。")},
-            status=404,
-        )
+    bill = _bill_or_refusal(request, bill_id)
+    if isinstance(bill, HttpResponse):
+        return bill
     response = HttpResponse(bill_notice_pdf(bill), content_type="application/pdf")
     response["Content-Disposition"] = attachment(
         export_name(_("电费通知单"), bill.base_account_number, f"{bill.run.period_start:%Y-%m}",
