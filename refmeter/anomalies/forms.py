@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from refmeter.anomalies.models import AnomalyKind, Cause
 from refmeter.common.forms import BusinessDateField, DateInput, text_field
-from refmeter.common.listing import date_range_problem
+from refmeter.common.listing import require_date_range
 
 
 class ContactSheetForm(forms.Form):
@@ -51,10 +51,11 @@ class CaseFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        problem = date_range_problem(
-            data.get("raised_from"), data.get("raised_to"),
-            start_label=str(_("报出日期从")), end_label=str(_("报出日期至")),
-        )  # fmt: skip
-        if problem:
-            raise forms.ValidationError(problem, code="inverted_range")
+        require_date_range(
+            data,
+            "raised_from",
+            "raised_to",
+            start_label=str(_("报出日期从")),
+            end_label=str(_("报出日期至")),
+        )
         return data

@@ -187,6 +187,19 @@ def page_list(
     )
 
 
+def require_date_range(
+    data: dict[str, Any], start: str, end: str, *, start_label: str, end_label: str
+) -> None:
+    """A form's ``clean``: refuse the two date fields ``start`` and ``end`` out of order."""
+    from django import forms
+
+    problem = date_range_problem(
+        data.get(start), data.get(end), start_label=start_label, end_label=end_label
+    )
+    if problem:
+        raise forms.ValidationError(problem, code="inverted_range")
+
+
 def date_range_problem(
     start: dt.date | None, end: dt.date | None, *, start_label: str, end_label: str
 ) -> str | None:

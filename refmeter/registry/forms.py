@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.forms import BusinessDateField, DateInput
-from refmeter.common.listing import date_range_problem
+from refmeter.common.listing import require_date_range
 from refmeter.common.validators import validate_access_point_number
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import units_visible_to
@@ -81,10 +81,11 @@ class GroupHistoryFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        problem = date_range_problem(
-            data.get("history_from"), data.get("history_to"),
-            start_label=str(_("变更日期从")), end_label=str(_("变更日期至")),
-        )  # fmt: skip
-        if problem:
-            raise forms.ValidationError(problem, code="inverted_range")
+        require_date_range(
+            data,
+            "history_from",
+            "history_to",
+            start_label=str(_("变更日期从")),
+            end_label=str(_("变更日期至")),
+        )
         return data

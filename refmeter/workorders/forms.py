@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.forms import BusinessDateField, DateInput, text_field
-from refmeter.common.listing import date_range_problem
+from refmeter.common.listing import require_date_range
 from refmeter.common.validators import validate_id_card, validate_mobile, validate_phone
 from refmeter.workorders.models import DocumentKind, OrderKind, Step
 
@@ -134,10 +134,11 @@ class OrderFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        problem = date_range_problem(
-            data.get("created_from"), data.get("created_to"),
-            start_label=str(_("受理日期从")), end_label=str(_("受理日期至")),
-        )  # fmt: skip
-        if problem:
-            raise forms.ValidationError(problem, code="inverted_range")
+        require_date_range(
+            data,
+            "created_from",
+            "created_to",
+            start_label=str(_("受理日期从")),
+            end_label=str(_("受理日期至")),
+        )
         return data
