@@ -358,7 +358,29 @@ class TestTheValuesFromTheIssue:
              "confirm_over_bound": "1"},
         )  # fmt: skip
 
-        assert (status, shown) == (200, [message])
+        assert (status, shown) == (400, [message])
+        assert BackBilling.objects.count() == 0
+
+    def test_a_refused_back_billing_keeps_what_was_typed_and_says_so_beside_the_field(
+        self, client, world
+    ):
+        client.force_login(world.billing)
+
+        response = client.post(
+            reverse("billing:back_billing_new"),
+            {"case": str(world.case.pk), "method": "own_history", "period_start": "2026-10-01",
+             "period_end": "2026-10-20", "baseline_start": "2026-08-01", "baseline_end": "",
+             "correct_points": ""},
+        )  # fmt: skip
+        page = response.content.decode()
+
+        assert response.status_code == 400
+        assert (
+            '<span class="field-error" id="error-baseline_end" role="alert">'
+            "请同时填写正常期间的开始和结束日期，或都不填由系统自动选取。</span>"
+        ) in page
+        assert 'name="baseline_start" value="2026-08-01"' in page
+        assert 'name="period_end" value="2026-10-20"' in page
         assert BackBilling.objects.count() == 0
 
     @pytest.mark.parametrize(

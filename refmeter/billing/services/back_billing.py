@@ -46,6 +46,7 @@ from refmeter.billing.services.normal_period import (
 )
 from refmeter.common.periods import Period
 from refmeter.common.text import clean_text
+from refmeter.common.validators import FieldProblem
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action
 from refmeter.registry.models import Group, GroupStatus
@@ -56,6 +57,7 @@ BOUND_MONTHS = 12
 # Far beyond any group (at most 100 sub-accounts and the base account): a count above it is
 # a typing error, not a finding.
 MAX_CORRECT_POINTS = 10_000
+POINTS = "correct_points"  # the form field a refusal of the number of points belongs to
 
 
 def _price_on(group: Group, day: dt.date) -> Decimal:
@@ -280,11 +282,17 @@ def _preview(
         try:
             correct_points = int(parameters["correct_points"])
         except (KeyError, TypeError, ValueError) as error:
-            raise UnableToBill(_("请填写现场核实的正确点数（含基准户）。")) from error
+            raise UnableToBill(
+                FieldProblem(_("请填写现场核实的正确点数（含基准户）。"), field=POINTS)
+            ) from error
         if correct_points < 1:
-            raise UnableToBill(_("正确点数至少为 1。"))
+            raise UnableToBill(FieldProblem(_("正确点数至少为 1。"), field=POINTS))
         if correct_points > MAX_CORRECT_POINTS:
-            raise UnableToBill(_("正确点数不能超过 %(most)d。") % {"most": MAX_CORRECT_POINTS})
+            raise UnableToBill(
+                FieldProblem(
+                    _("正确点数不能超过 %(most)d。") % {"most": MAX_CORRECT_POINTS}, field=POINTS
+                )
+            )
         reference = reference_energy(group, period_start, period_end)
         correct_point_days = correct_points * days
         correct = energy(reference * correct_point_days / days)
@@ -368,12 +376,17 @@ def back_billing_compute(
     if method not in BackBillingMethod.values:
         raise UnableToBill(_("未知的退补计算方法。"))
     if period_end <= period_start:
-        raise UnableToBill(_("退补期间的结束日期必须晚于开始日期。"))
+        raise UnableToBill(
+            FieldProblem(_("退补期间的结束日期必须晚于开始日期。"), field="period_end")
+        )
     today = timezone.localtime(now).date()
     if period_end > today:
         raise UnableToBill(
-            _("退补期间的结束日期不能晚于今天（%(today)s）：还没有它的日冻结读数。")
-            % {"today": today.isoformat()}
+            FieldProblem(
+                _("退补期间的结束日期不能晚于今天（%(today)s）：还没有它的日冻结读数。")
+                % {"today": today.isoformat()},
+                field="period_end",
+            )
         )
     overlapping = _overlapping(group, period_start, period_end)
     if overlapping is not None:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from refmeter.anomalies.models import AnomalyCase
 from refmeter.billing.selectors.back_billing import AnomalySpan, anomaly_spans, reading_days
 from refmeter.billing.services.base import UnableToBill
+from refmeter.common.validators import FieldProblem
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import Group
 from refmeter.registry.selectors import group_terms_pieces
@@ -163,11 +164,16 @@ def normal_period_steps(
     if typed_start and typed_end:
         start, end = _date_parameter(typed_start), _date_parameter(typed_end)
         if end <= start:
-            raise UnableToBill(_("正常期间的结束日期必须晚于开始日期。"))
+            raise UnableToBill(
+                FieldProblem(_("正常期间的结束日期必须晚于开始日期。"), field="baseline_end")
+            )
         if start < period_end and period_start < end:
             raise UnableToBill(
-                _("正常期间 %(start)s 至 %(end)s 与退补期间重叠，不能作为基准。")
-                % {"start": start.isoformat(), "end": end.isoformat()}
+                FieldProblem(
+                    _("正常期间 %(start)s 至 %(end)s 与退补期间重叠，不能作为基准。")
+                    % {"start": start.isoformat(), "end": end.isoformat()},
+                    field="baseline_start",
+                )
             )
         chosen = {
             "step": _("正常期间（手工填写）"),
@@ -176,7 +182,12 @@ def normal_period_steps(
         }
         source = "typed"
     elif typed_start or typed_end:
-        raise UnableToBill(_("请同时填写正常期间的开始和结束日期，或都不填由系统自动选取。"))
+        raise UnableToBill(
+            FieldProblem(
+                _("请同时填写正常期间的开始和结束日期，或都不填由系统自动选取。"),
+                field="baseline_end" if typed_start else "baseline_start",
+            )
+        )
     else:
         anchor = min(case.condition_since, period_start) if case is not None else period_start
         start, end, months = _default_baseline(group, anchor)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import cast
 
 from django.conf import settings
@@ -16,21 +15,13 @@ from django.views.decorators.http import require_POST
 
 from refmeter.anomalies.selectors import case_get
 from refmeter.billing import services
+from refmeter.billing.forms import BackBillingForm
 from refmeter.billing.models import BackBilling, BackBillingMethod, BackBillingStatus
 from refmeter.billing.selectors import back_billing as selectors
+from refmeter.common.forms import add_problems
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed, refusal_message
 from refmeter.registry.selectors import RecordNotVisible
-
-FORM_FIELDS = (
-    "method",
-    "period_start",
-    "period_end",
-    "baseline_start",
-    "baseline_end",
-    "correct_points",
-)
-PARAMETERS = ("baseline_start", "baseline_end", "correct_points")
 
 
 def _user(request: HttpRequest) -> User:
@@ -90,14 +81,11 @@ def back_billing_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _form(source: dict[str, str]) -> dict[str, str]:
-    return {key: source.get(key, "").strip() for key in FORM_FIELDS}
-
-
 @login_required
 def back_billing_new(request: HttpRequest) -> HttpResponse:
     """Compute from an anomaly case. A result beyond the sanity bound comes back as a preview
-    and is written only when confirmed for the very amount that was shown."""
+    and is written only when confirmed for the very amount that was shown; a refusal comes
+    back beside the field it concerns, with what was typed."""
     user = _user(request)
     if not services.may_bill(user, Action.COMPUTE_BACK_BILLING):
         return _refusal(request, refusal_message(Action.COMPUTE_BACK_BILLING), 403)
@@ -106,22 +94,19 @@ def back_billing_new(request: HttpRequest) -> HttpResponse:
         case = case_get(user=user, case_id=int(source.get("case", "0")))
     except (RecordNotVisible, ValueError):
         return _refusal(request, _("未找到该异常，或它不属于您所在单位及下属单位。"), 404)
-    form = _form(request.POST) if request.method == "POST" else {}
-    preview, warning = None, ""
+    preview, warning, refused = None, "", False
     if request.method == "POST":
-        try:
-            start = dt.date.fromisoformat(form["period_start"])
-            end = dt.date.fromisoformat(form["period_end"])
-        except ValueError:
-            messages.error(request, _("请填写退补期间的开始和结束日期。"))
-        else:
-            parameters = {key: form[key] for key in PARAMETERS if form[key]}
+        form = BackBillingForm(request.POST)
+        refused = not form.is_valid()
+        if not refused:
+            data = form.cleaned_data
 
             def compute(confirm: bool) -> BackBilling:
                 return services.back_billing_compute(
-                    actor=user, group_id=case.group_id, method=form["method"],
-                    period_start=start, period_end=end, now=timezone.now(), case_id=case.pk,
-                    parameters=parameters, confirm_over_bound=confirm,
+                    actor=user, group_id=case.group_id, method=data["method"],
+                    period_start=data["period_start"], period_end=data["period_end"],
+                    now=timezone.now(), case_id=case.pk, parameters=form.parameters(),
+                    confirm_over_bound=confirm,
                 )  # fmt: skip
 
             confirmed = request.POST.get("confirm_over_bound") == "1"
@@ -141,32 +126,25 @@ def back_billing_new(request: HttpRequest) -> HttpResponse:
                 elif request.POST.get("shown_amount"):
                     messages.error(request, _("请先勾选“我已核对”，再确认提交。"))
             except (services.UnableToBill, ActionNotAllowed, RecordNotVisible) as error:
-                messages.error(request, str(error))
+                add_problems(form, error.args[:1] or [str(error)])
+                refused = True
             else:
                 messages.success(request, _("退补已计算，待另一位电费人员审批。"))
                 return redirect("billing:back_billing", back_billing_id=item.pk)
-    today = timezone.localdate()
-    if not form:
-        form = {
-            "method": BackBillingMethod.OWN_HISTORY,
-            "period_start": case.condition_since.isoformat(),
-            "period_end": today.isoformat(),
-            "baseline_start": "",
-            "baseline_end": "",
-            "correct_points": "",
-        }
+    else:
+        form = BackBillingForm(
+            initial={
+                "method": BackBillingMethod.OWN_HISTORY,
+                "period_start": case.condition_since,
+                "period_end": timezone.localdate(),
+            }
+        )
     existing = selectors.case_current_back_billing(case_id=case.pk)
     return render(
         request,
         "billing/back_billing_new.html",
-        {
-            "case": case,
-            "methods": BackBillingMethod.choices,
-            "form": form,
-            "preview": preview,
-            "warning": warning,
-            "existing": existing,
-        },
+        {"case": case, "form": form, "preview": preview, "warning": warning, "existing": existing},
+        status=400 if refused else 200,
     )
 
 
