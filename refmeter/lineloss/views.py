@@ -72,6 +72,7 @@ def _listing(
 @login_required
 def report(request: HttpRequest) -> HttpResponse:
     period = _period(request)
+    upload_problems: list[str] = []
     if request.method == "POST":
         upload = request.FILES.get("file")
         try:
@@ -82,17 +83,16 @@ def report(request: HttpRequest) -> HttpResponse:
                 rows=open_sheets(upload)[0].rows, now=timezone.now(),
             )  # fmt: skip
         except UnableToLoadAreaEnergy as error:
-            for problem in error.problems:
-                messages.error(request, problem)
+            upload_problems = list(error.problems)
         except UnreadableSpreadsheet as error:
-            messages.error(request, str(error))
+            upload_problems = [str(error)]
         else:
             messages.success(
                 request,
                 _("已导入供售电量：新增 %(created)d 个台区，更新 %(updated)d 个。")
                 % {"created": result.created, "updated": result.updated},
             )
-        return redirect(f"{request.path}?period={period.start_date:%Y-%m}")
+            return redirect(f"{request.path}?period={period.start_date:%Y-%m}")
     rows = _report(request, period)
     form, listing, problems = _listing(request, rows)
     return render(
@@ -103,11 +103,14 @@ def report(request: HttpRequest) -> HttpResponse:
             "form": form,
             "listing": listing,
             "problems": problems,
+            "upload_problems": upload_problems,
             "rows": listing.rows,
             "count": len(rows),
             "into": sum(1 for row in rows if row.moved == "into_qualified"),
             "out_of": sum(1 for row in rows if row.moved == "out_of_qualified"),
         },
+        # a refused file is shown on the page it was sent from, nothing loaded
+        status=400 if upload_problems else 200,
     )
 
 

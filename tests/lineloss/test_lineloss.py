@@ -146,6 +146,36 @@ class TestPages:
         )
         assert '"month": "2026-06", "before": 6.0, "after": -3.0' in chart.content.decode()
 
+    def test_a_refused_upload_answers_400_with_each_problem_on_the_page(self, client, city):
+        from django.urls import reverse
+
+        client.force_login(city.south_admin)
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        for row in (
+            ["台区编号", "供电量", "售电量"],
+            ["9999999999", 1, 1],
+            [city.south_area.number, "abc", 1],
+        ):
+            book.active.append(row)  # fmt: skip
+        upload = io.BytesIO()
+        book.save(upload)
+        upload.seek(0)
+        upload.name = "figures.xlsx"
+
+        response = client.post(
+            reverse("lineloss:report") + "?period=2026-06", {"file": upload, "period": "2026-06"}
+        )
+        page = response.content.decode()
+
+        assert response.status_code == 400
+        assert 'data-testid="upload-problems"' in page
+        assert "第 2 行 A 列（台区编号）：台区 9999999999 不存在或不属于您的单位。" in page
+        assert "第 3 行 B 列（供电量）：“abc”不是数字。" in page
+        assert 'value="2026-06"' in page
+        assert AreaEnergy.objects.count() == 0
+
 
 class TestApi:
     def test_the_line_loss_system_reads_each_areas_virtual_energy(self, client, city, moved):
