@@ -18,14 +18,25 @@ class GroupSearchForm(forms.Form):
     account_number = forms.CharField(label=_("基准户户号"), required=False, max_length=10)
     name = forms.CharField(label=_("户名"), required=False, max_length=100)
     address = forms.CharField(label=_("地址"), required=False, max_length=100)
-    created_from = forms.DateField(label=_("立户日期从"), required=False, widget=DateInput())
-    created_to = forms.DateField(label=_("至"), required=False, widget=DateInput())
+    created_from = BusinessDateField(label=_("立户日期从"), required=False)
+    created_to = BusinessDateField(label=_("至"), required=False)
 
     def __init__(self, *args: object, user: User, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         choices: list[tuple[object, object]] = [("", _("全部"))]
         choices += [(unit.pk, unit.name) for unit in units_visible_to(user=user)]
         self.fields["unit"].choices = choices  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        require_date_range(
+            data,
+            "created_from",
+            "created_to",
+            start_label=str(_("立户日期从")),
+            end_label=str(_("立户日期至")),
+        )
+        return data
 
 
 class VersionField(forms.IntegerField):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from refmeter.common.forms import add_problems, form_problems
-from refmeter.common.listing import list_params
+from refmeter.common.listing import list_params, page_queryset
 from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
@@ -64,23 +64,48 @@ def _page(request: HttpRequest, items: Any) -> Any:
     return paginator.get_page(request.GET.get("page"))
 
 
+# The group list's sorts: the page's main columns, each with its ORDER BY.
+GROUP_SORTS = {
+    "customer": ("customer__name", "created_date"),
+    "created": ("created_date",),
+    "meter": ("meter_asset_number",),
+    "unit": ("unit__name", "customer__name"),
+    "status": ("status", "customer__name"),
+}
+
+
 @registry_view
 def group_search(request: HttpRequest) -> HttpResponse:
-    form = GroupSearchForm(request.GET or None, user=_user(request))
+    user = _user(request)
+    form = GroupSearchForm(request.GET or None, user=user)
     filters: dict[str, Any] = {}
-    if form.is_valid():
+    valid = not form.is_bound or form.is_valid()
+    if form.is_bound and valid:
         filters = {key: value for key, value in form.cleaned_data.items() if value}
         if "unit" in filters:
             filters["unit_id"] = filters.pop("unit")
-    groups = selectors.group_search(user=_user(request), as_of=today(), **filters)
-    page = _page(request, groups)
-    rows = selectors.group_rows(groups=page.object_list, as_of=today())
-    query = request.GET.copy()
-    query.pop("page", None)
+    groups = selectors.group_search(user=user, as_of=today(), **filters)
+    if not valid:
+        # a wrong filter (an inverted date range) is shown, not answered with every group
+        groups = groups.none()
+    listing = page_queryset(
+        groups,
+        list_params(request.GET, sort_keys=list(GROUP_SORTS), default_sort="customer"),
+        columns=GROUP_SORTS,
+        tie_breaker="id",
+        request_query=request.GET,
+        rows=lambda page: selectors.group_rows(groups=page, as_of=today()),
+    )
     return render(
         request,
         "registry/group_search.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        {
+            "form": form,
+            "problems": [] if valid else form_problems(form),
+            "listing": listing,
+            "rows": listing.rows,
+        },
+        status=200 if valid else 400,
     )
 
 

@@ -71,6 +71,40 @@ class TestGroupSearch:
 
         assert [row.group_id for row in response.context["rows"]] == [early.pk]
 
+    def test_an_inverted_date_range_is_an_error_not_every_group(self, client, city):
+        factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
+        client.force_login(city.south_clerk)
+
+        response = client.get(
+            reverse("registry:group_search"),
+            {"created_from": "2020-01-01", "created_to": "2019-01-01", "customer": "移动"},
+        )
+        page = response.content.decode()
+
+        assert response.status_code == 400
+        assert response.context["rows"] == []
+        assert "立户日期从（2020-01-01）晚于立户日期至（2019-01-01），请改正日期范围。" in page
+        assert 'name="customer" value="移动"' in page
+
+    def test_sorts_by_creation_date_either_way_with_the_total(self, client, city):
+        dates = [dt.date(2019, 5, 1), dt.date(2014, 5, 1), dt.date(2016, 5, 1)]
+        made = {
+            day: factories.group(
+                actor=city.south_admin, unit=city.south, place=city.south_place, active_from=day
+            ).pk
+            for day in dates
+        }
+        client.force_login(city.south_clerk)
+
+        rising = client.get(reverse("registry:group_search"), {"sort": "created"})
+        falling = client.get(reverse("registry:group_search"), {"sort": "-created"})
+
+        assert [row.group_id for row in rising.context["rows"]] == [made[d] for d in sorted(dates)]
+        assert [row.group_id for row in falling.context["rows"]] == [
+            made[d] for d in sorted(dates, reverse=True)
+        ]
+        assert "共 3 条" in rising.content.decode()
+
     def test_the_list_costs_the_same_queries_for_1_or_30_groups(self, client, city):
         client.force_login(city.south_clerk)
         factories.group(actor=city.south_admin, unit=city.south, place=city.south_place)
