@@ -503,8 +503,19 @@ def document_upload(request: HttpRequest, order_id: int) -> str:
     return _("资料已上传。")
 
 
+# Completing these steps cannot be undone: the points go live or are removed, or the order
+# is filed. The user ticks a confirmation, and it is checked here, not only in the browser.
+STEPS_CONFIRMED = {Step.INSTALLATION, Step.REMOVAL, Step.ARCHIVE}
+
+
 @order_action
 def step_complete(request: HttpRequest, order_id: int) -> str:
+    if request.POST.get("confirm") != "on":
+        step = selectors.order_get(user=_user(request), order_id=order_id).step
+        if step in STEPS_CONFIRMED:
+            raise services.UnableToProgressOrder(
+                [_("提交后档案变更生效（归档后工单办结），不能退回：请勾选“我已核对，确认提交”。")]
+            )
     order = services.order_step_complete(
         actor=_user(request), order_id=order_id, now=_now(), note=request.POST.get("note", ""),
         expected_version=_version(request),

@@ -22,7 +22,7 @@ def said(page, text: str) -> None:
 
 def complete(page, step: str) -> None:
     if step in ("安装信息录入", "拆表", "归档"):  # the registry changes: the page asks first
-        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_test_id("confirm-complete").check()
     page.get_by_role("button", name=f"完成“{step}”并提交").click()
     said(page, "已提交，工单进入")
 
@@ -90,7 +90,7 @@ class TestNewInstall:
             page.get_by_label("文件", exact=True).set_input_files(str(scan))
             page.get_by_role("button", name="上传", exact=True).click()
             said(page, "资料已上传。")
-        page.once("dialog", lambda dialog: dialog.accept())  # archive cannot be sent back
+        page.get_by_test_id("confirm-complete").check()  # archive cannot be sent back
         page.get_by_role("button", name="完成“归档”并提交").click()
         said(page, "已提交，工单进入“已完成”。")
         save_screenshot(page, "new-install-archived")

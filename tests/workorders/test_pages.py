@@ -155,6 +155,25 @@ class TestStepsOnThePage:
         surveyed_order.refresh_from_db()
         assert surveyed_order.step == Step.CONTRACT
 
+    def test_archiving_without_the_ticked_confirmation_is_refused(
+        self, client, city, surveyed_order
+    ):
+        WorkOrder.objects.filter(pk=surveyed_order.pk).update(step=Step.ARCHIVE)
+        completed = surveyed_order.events.filter(kind="completed").count()
+        client.force_login(city.south_admin)
+        url = reverse("workorders:complete", args=[surveyed_order.pk])
+
+        unconfirmed = client.post(url, {"note": "归档"}).content.decode()
+        confirmed = client.post(url, {"note": "归档", "confirm": "on"}).content.decode()
+
+        refusal = "不能退回：请勾选“我已核对，确认提交”。"
+        assert refusal in unconfirmed
+        assert 'data-testid="confirm-complete"' in unconfirmed
+        assert refusal not in confirmed  # the next refusal is the order's own: scans missing
+        surveyed_order.refresh_from_db()
+        assert surveyed_order.step == Step.ARCHIVE
+        assert surveyed_order.events.filter(kind="completed").count() == completed
+
     def test_another_units_user_sees_no_order(self, client, city, surveyed_order):
         client.force_login(city.north_admin)
 
