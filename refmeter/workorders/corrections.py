@@ -28,12 +28,8 @@ from refmeter.organisations.models import User
 from refmeter.registry.models import RetiredAccountNumber
 from refmeter.workorders.models import EventKind, LineAction, Step, WorkOrder
 from refmeter.workorders.selectors import WITHDRAWABLE, may_correct_order
-from refmeter.workorders.services import (
-    Application,
-    UnableToProgressOrder,
-    _event,
-    _locked_order,
-)
+from refmeter.workorders.services import Application, UnableToProgressOrder
+from refmeter.workorders.services.base import _event, _locked_order
 
 # The survey done, the application is what the points were placed and numbered for.
 EDITABLE_STEPS = (Step.ACCEPTANCE, Step.SURVEY)
