@@ -129,6 +129,33 @@ class TestText:
 
         assert _numbers(result, "point") == _subs(south)
 
+    def test_an_address_follows_its_group_into_another_unit(self, city, groups):
+        south, north = groups
+        Group.objects.filter(pk=north.pk).update(unit=city.south)
+        Group.objects.filter(pk=south.pk).update(unit=city.north)
+
+        for_south = registry_search(user=city.south_clerk, text="南江枫林")
+        for_north = registry_search(user=city.north_clerk, text="南江枫林")
+
+        assert _numbers(for_south, "point") == [Point.objects.get(group=north).account_number]
+        assert sorted(_numbers(for_north, "point")) == sorted(
+            Point.objects.filter(group=south, kind=PointKind.SUB).values_list(
+                "account_number", flat=True
+            )
+        )
+
+    def test_a_point_moved_to_another_group_without_the_orm_is_found_there(self, city, groups):
+        south, north = groups
+        moved = _subs(south)[0]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE registry_point SET group_id = %s WHERE account_number = %s",
+                [north.pk, moved],
+            )
+
+        assert moved in _numbers(registry_search(user=city.north_clerk, text="28幢"), "point")
+        assert moved not in _numbers(registry_search(user=city.south_clerk, text="28幢"), "point")
+
     def test_a_customer_name_finds_the_customer_with_a_link_to_its_groups(self, city, groups):
         result = registry_search(user=city.south_clerk, text="移动绍兴")
 
