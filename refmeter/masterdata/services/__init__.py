@@ -72,12 +72,14 @@ def load_file(
     now: dt.datetime,
     dry_run: bool = False,
     progress: Progress = no_progress,
+    allow_empty: bool = False,
 ) -> LoadResult:
-    """Load one file of ``kind`` (see LOADS): all rows or none."""
+    """Load one file of ``kind`` (see LOADS): all rows or none. An empty table is refused
+    unless ``allow_empty`` (a directory's export of something the database has none of)."""
     load = LOADS[kind]
     return run_load(
         spec=load.spec, planner=load.planner, actor=actor, data=data, file_name=file_name,
-        now=now, dry_run=dry_run, progress=progress,
+        now=now, dry_run=dry_run, progress=progress, allow_empty=allow_empty,
     )  # fmt: skip
 
 
@@ -135,7 +137,7 @@ def master_load(
                 try:
                     result = load_file(
                         kind=kind, actor=actor, data=spreadsheet_bytes(path), file_name=path.name,
-                        now=now, dry_run=False, progress=progress,
+                        now=now, dry_run=False, progress=progress, allow_empty=True,
                     )  # fmt: skip
                 except UnableToLoadMasterData as error:
                     problems += [f"{path.name}：{problem}" for problem in error.problems]
@@ -154,6 +156,10 @@ def master_load(
 
 def _nearby(*, actor: User, path: Path, now: dt.datetime) -> dict[str, Any]:
     rows = list(iter_csv_rows(path)) if is_csv_name(path.name) else read_rows(path)
+    if not any(any(str(value).strip() for value in row) for row in rows[1:]):
+        # The export of an empty index: its header alone.
+        return {"kind": "nearby_index", "file_name": path.name, "created": 0, "updated": 0,
+                "unchanged": 0, "access_points_created": 0}  # fmt: skip
     try:
         result = nearby_index_load(actor=actor, rows=rows, now=now)
     except UnableToLoadNearbyIndex as error:

@@ -30,6 +30,7 @@ def run_load(
     now: dt.datetime,
     dry_run: bool,
     progress: Progress = no_progress,
+    allow_empty: bool = False,
 ) -> LoadResult:
     require_administrator(actor)
     sha256 = file_digest(data)
@@ -42,7 +43,7 @@ def run_load(
         dry_run=dry_run,
         rows=len(table.rows),
     )
-    if not table.rows and not table.problems:
+    if not table.rows and not table.problems and not allow_empty:
         raise UnableToLoadMasterData([_("%(sheet)s：表头下没有数据行。") % {"sheet": table.sheet}])
     progress(0, len(table.rows), _("核对档案"))
     try:
