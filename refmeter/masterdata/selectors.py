@@ -40,10 +40,18 @@ SPECS: dict[str, Spec] = {
 }
 
 
+def may_load_master_data(*, user: object) -> bool:
+    try:
+        require_administrator(user)  # type: ignore[arg-type]
+    except ActionNotAllowed:
+        return False
+    return True
+
+
 def require_administrator(actor: User) -> None:
     """Master data is loaded by the administrators of a unit (for their unit and those
     under it) or by a superuser (the whole company, and the first units)."""
-    if not getattr(actor, "is_active", False):
+    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
         raise ActionNotAllowed(_("只有系统管理员可以导入主数据。"))
     if actor.is_superuser:
         return

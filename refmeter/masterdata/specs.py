@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.utils.translation import gettext_lazy
 
 from refmeter.billing.models import TariffKind
@@ -65,7 +67,7 @@ DETAILS = (
     "registration_number", "address", "postcode", "phone", "handler_name", "handler_id_number",
     "handler_phone", "outage_contact_name", "outage_contact_phone", "sms_number",
 )  # fmt: skip
-CHECKS = {
+CHECKS: dict[str, Callable[[object], str | None]] = {
     "registration_number": validators.registration_number_problem,
     "handler_id_number": validators.id_card_problem,
     "phone": validators.phone_problem,

@@ -37,7 +37,7 @@ def _small_demo(monkeypatch) -> None:
                 {device: min(points, 30) for device, points in spec.points.items()},
                 spec.phone,
                 spec.contact,
-            )  # fmt: skip
+            )
             for spec in generator.CUSTOMERS
         ],
     )

@@ -19,7 +19,9 @@ from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.registry.models import Customer, DeviceType, Group
 
-LENGTHS = {field: Customer._meta.get_field(field).max_length or 300 for field in DETAILS}
+LENGTHS = {
+    field: getattr(Customer._meta.get_field(field), "max_length", None) or 300 for field in DETAILS
+}
 
 
 def plan_customers(*, table: Table, result: LoadResult, actor: User, now: dt.datetime) -> Writer:
@@ -62,7 +64,7 @@ def plan_customers(*, table: Table, result: LoadResult, actor: User, now: dt.dat
                 Customer(unit=unit, name=name, created_date=created_date or today, **details)
             )
             continue
-        differing = {
+        differing: dict[str, tuple[Any, Any]] = {
             key: (getattr(current, key), value)
             for key, value in details.items()
             if getattr(current, key) != value
