@@ -309,3 +309,28 @@ def test_a_clerk_is_refused(city):
     assert city.south_clerk.role == Role.CLERK
     with pytest.raises(ActionNotAllowed):
         load("areas", xlsx(AREA_HEADER, ("1", "x", "3350101")), actor=city.south_clerk)
+
+
+class TestALargeFile:
+    def test_over_a_thousand_rows_go_in_as_a_set_with_an_audit_entry_each(self, city):
+        rows = [(f"3350301{index:010d}", f"终端箱{index}", city.south_area.number)
+                for index in range(1200)]  # fmt: skip
+        data = xlsx(PLACE_HEADER, *rows)
+
+        result = load("access_points", data, actor=city.south_admin, file_name="big.xlsx")
+        again = load("access_points", data, actor=city.south_admin, file_name="big.xlsx")
+
+        places = dict(
+            AccessPoint.objects.filter(number__startswith="3350301").values_list("number", "pk")
+        )
+        entries = AuditEntry.objects.filter(action="access_point.create", occurred_at=NOW)
+        last = entries.get(subject_label="33503010000001199")
+        assert (len(result.created), len(places), again.unchanged) == (1200, 1200, 1200)
+        assert entries.count() == 1200
+        assert last.subject_id == places["33503010000001199"]
+        assert last.after == {"number": "33503010000001199", "name": "终端箱1199",
+                              "area": city.south_area.number}  # fmt: skip
+        assert (last.parent_id, last.actor_id) == (city.south_area.pk, city.south_admin.pk)
+        assert last.reason == (
+            f"接入点导入：big.xlsx（SHA-256 {hashlib.sha256(data).hexdigest()}）"
+        )

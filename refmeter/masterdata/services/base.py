@@ -5,6 +5,7 @@ entries that name the file and its SHA-256."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -75,24 +76,17 @@ def describe(changes: dict[str, tuple[Any, Any]]) -> str:
     return "，".join(f"{key}：{before} → {after}" for key, (before, after) in changes.items())
 
 
-def _copy(model: type[models.Model], objects: Sequence[models.Model]) -> None:
-    fields = [
-        item for item in model._meta.concrete_fields if not isinstance(item, models.AutoField)
-    ]
-    columns = ", ".join(connection.ops.quote_name(item.column) for item in fields)
+def _copy(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY the rows (values in the order of ``columns``, as the database takes them)."""
+    names = ", ".join(connection.ops.quote_name(name) for name in columns)
     table = connection.ops.quote_name(model._meta.db_table)
     connection.ensure_connection()
     with (
         connection.connection.cursor() as cursor,
-        cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
-        for instance in objects:
-            copy.write_row(
-                [
-                    item.get_db_prep_save(getattr(instance, item.attname), connection)
-                    for item in fields
-                ]
-            )
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert(model: type[ModelT], objects: list[ModelT], *, key: tuple[str, ...]) -> None:
@@ -103,7 +97,13 @@ def insert(model: type[ModelT], objects: list[ModelT], *, key: tuple[str, ...]) 
     if connection.vendor == "postgresql" and len(objects) >= COPY_FROM:
         # COPY returns no ids: read back those above the highest id visible before it.
         before = model._default_manager.aggregate(top=models.Max("pk"))["top"] or 0
-        _copy(model, objects)
+        fields = [
+            item.attname
+            for item in model._meta.concrete_fields
+            if not isinstance(item, models.AutoField)
+        ]
+        columns = [getattr(model._meta.get_field(name), "column", name) for name in fields]
+        _copy(model, columns, ([getattr(item, name) for name in fields] for item in objects))
         ids = {
             tuple(found[:-1]): found[-1]
             for found in model._default_manager.filter(pk__gt=before).values_list(*key, "pk")
@@ -112,6 +112,25 @@ def insert(model: type[ModelT], objects: list[ModelT], *, key: tuple[str, ...]) 
             instance.pk = ids[tuple(getattr(instance, name) for name in key)]
         return
     model._default_manager.bulk_create(objects, batch_size=1000)
+
+
+def insert_values(
+    model: type[models.Model], fields: Sequence[str], rows: list[tuple[Any, ...]]
+) -> list[int]:
+    """:func:`insert` for rows given as values of ``fields`` (attribute names; the first
+    unique), without building a model instance per row on PostgreSQL; their ids in order."""
+    if not rows:
+        return []
+    if connection.vendor == "postgresql" and len(rows) >= COPY_FROM:
+        before = model._default_manager.aggregate(top=models.Max("pk"))["top"] or 0
+        columns = [getattr(model._meta.get_field(name), "column", name) for name in fields]
+        _copy(model, columns, rows)
+        key = fields[0].removesuffix("_id")
+        ids = dict(model._default_manager.filter(pk__gt=before).values_list(key, "pk"))
+        return [ids[row[0]] for row in rows]
+    objects = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+    model._default_manager.bulk_create(objects, batch_size=1000)
+    return [instance.pk for instance in objects]
 
 
 def update(model: type[ModelT], objects: list[ModelT], *, fields: Iterable[str]) -> None:
@@ -129,23 +148,19 @@ def audit(*, actor: User, now: dt.datetime, changes: list[AuditChange], reason: 
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit entries are written inside the transaction of the change")
     name = actor.get_full_name() or actor.get_username()
+    # The columns of AuditEntry, filled as audit_record_many fills them.
+    fields = [
+        "occurred_at", "actor", "actor_name", "action", "subject_type", "subject_id",
+        "subject_label", "parent_type", "parent_id", "before", "after", "reason", "work_order",
+    ]  # fmt: skip
     _copy(
         AuditEntry,
-        [
-            AuditEntry(
-                occurred_at=now,
-                actor=actor,
-                actor_name=name,
-                action=change.action,
-                subject_type=change.subject_type,
-                subject_id=change.subject_id,
-                subject_label=change.subject_label[:200],
-                parent_type=change.parent_type,
-                parent_id=change.parent_id,
-                before=dict(change.before),
-                after=dict(change.after),
-                reason=reason,
-            )
+        [getattr(AuditEntry._meta.get_field(field), "column", field) for field in fields],
+        (
+            (now, actor.pk, name, change.action, change.subject_type, change.subject_id,
+             change.subject_label[:200], change.parent_type, change.parent_id,
+             json.dumps(dict(change.before), ensure_ascii=False),
+             json.dumps(dict(change.after), ensure_ascii=False), reason, "")
             for change in changes
-        ],
-    )
+        ),
+    )  # fmt: skip

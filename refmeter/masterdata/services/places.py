@@ -12,7 +12,14 @@ from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange
 from refmeter.common.validators import access_point_number_problem
-from refmeter.masterdata.services.base import LoadResult, audit, describe, insert, update
+from refmeter.masterdata.services.base import (
+    LoadResult,
+    audit,
+    describe,
+    insert,
+    insert_values,
+    update,
+)
 from refmeter.masterdata.services.run import Writer
 from refmeter.masterdata.sheet import Table
 from refmeter.organisations.models import User
@@ -164,13 +171,13 @@ def plan_access_points(
         ):
             existing[number] = (pk, name, area_id)
     area_numbers = {pk: number for number, (pk, _path) in areas.items()}
-    creates: list[AccessPoint] = []
+    creates: list[tuple[str, str, int]] = []  # number, name, area id
     changes: list[tuple[AccessPoint, dict[str, tuple[Any, Any]]]] = []
     for number, (row, name, area_number) in parsed.items():
         area_id = areas[area_number][0]
         current = existing.get(number)
         if current is None:
-            creates.append(AccessPoint(number=number, name=name, area_id=area_id))
+            creates.append((number, name, area_id))
             continue
         pk, current_name, current_area = current
         current_path = areas[area_numbers[current_area]][1]
@@ -197,23 +204,23 @@ def plan_access_points(
                     _("接入点 %(number)s 已有用电点，不能改变所属台区（请通过变更工单迁移）。")
                     % {"number": place.number},
                 )  # fmt: skip
-    result.created = [f"{place.number} {place.name}" for place in creates]
+    result.created = [f"{number} {name}" for number, name, _area in creates]
     result.changed = [f"{place.number}：{describe(diff)}" for place, diff in changes]
 
     def write(reason: str) -> None:
-        insert(AccessPoint, creates, key=("number",))
+        ids = insert_values(AccessPoint, ("number", "name", "area_id"), creates)
         update(AccessPoint, [place for place, _diff in changes], fields=["name", "area"])
         entries = [
             AuditChange(
                 action="access_point.create",
                 subject_type="access_point",
-                subject_id=place.pk,
-                subject_label=place.number,
+                subject_id=pk,
+                subject_label=number,
                 parent_type="transformer_area",
-                parent_id=place.area_id,
-                after={"number": place.number, "name": place.name, "area": parsed[place.number][2]},
+                parent_id=area_id,
+                after={"number": number, "name": name, "area": parsed[number][2]},
             )
-            for place in creates
+            for pk, (number, name, area_id) in zip(ids, creates, strict=True)
         ] + [
             AuditChange(
                 action="access_point.update",
