@@ -122,7 +122,10 @@ class Table:
         return value
 
     def digits(self, row: Row, key: str) -> str:
-        return clean_digits(self.raw(row, key))
+        value = self.raw(row, key)
+        if type(value) is str and value.isascii() and value.isdigit():
+            return value  # already clean: most cells of a large file
+        return clean_digits(value)
 
     def decimal(self, row: Row, key: str, *, places: int) -> Decimal | None:
         raw = self.raw(row, key)
