@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "refmeter.outages",
     "refmeter.inspections",
     "refmeter.spreadsheets",
+    "refmeter.masterdata",
     "refmeter.workorders",
     "refmeter.labels",
     "refmeter.search",

@@ -22,6 +22,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("orders/", include("refmeter.workorders.urls")),
     path("stock/", include("refmeter.spreadsheets.urls")),
+    path("masterdata/", include("refmeter.masterdata.urls")),
     path("jobs/", include("refmeter.common.urls")),
     path("anomalies/", include("refmeter.anomalies.urls")),
     path("readings/", include("refmeter.readings.urls")),

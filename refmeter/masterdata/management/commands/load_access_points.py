@@ -1,0 +1,6 @@
+from refmeter.masterdata.management.base import LoadCommand
+
+
+class Command(LoadCommand):
+    help = "Load access points from a spreadsheet (xlsx, xls, ods or CSV): all rows or none."
+    kind = "access_points"
