@@ -154,7 +154,7 @@ def _sheet_file(path: Path, *, rows: int, columns: int) -> None:
 def _largest_sheet(database: Path, *, keep_rows: bool) -> tuple[int, int]:
     """The most rows of 10 columns that the sheet memory limit lets in."""
     setup_django(database)
-    from refmeter.common import spreadsheets as sheets
+    from refmeter.common.spreadsheets import bounds as sheets
 
     limit = sheets.limits().memory_bytes
     text = sheets._string_cost(len("城南新村000000".encode()))

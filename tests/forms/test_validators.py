@@ -10,7 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from refmeter.common import validators
-from refmeter.demo.generator import _credit_code
+from refmeter.demo.generator.city import _credit_code
 from refmeter.registry.models import Customer
 from refmeter.registry.services import UnableToCreateCustomer, customer_create
 
