@@ -12,6 +12,7 @@ from django.core.management import call_command
 
 from refmeter.common.spreadsheets import read_rows
 from refmeter.demo import generator
+from refmeter.demo.generator import load, places
 from refmeter.masterdata.selectors import EXPORT_ORDER, file_name_of
 from tests.masterdata.helpers import superuser
 
@@ -23,11 +24,12 @@ def _small_demo(monkeypatch) -> None:
     """The demo generator with a few points a customer, without readings or field work."""
     from refmeter.anomalies import services as anomalies
 
-    monkeypatch.setattr(generator, "AREAS_PER_UNIT", 6)
-    monkeypatch.setattr(generator, "NEARBY_NUMBERS_PER_UNIT", 20)
-    monkeypatch.setattr(generator, "SUB_ACCOUNTS_PER_GROUP", 12)
+    # Patched where the generator's modules look them up.
+    monkeypatch.setattr(places, "AREAS_PER_UNIT", 6)
+    monkeypatch.setattr(places, "NEARBY_NUMBERS_PER_UNIT", 20)
+    monkeypatch.setattr(load, "SUB_ACCOUNTS_PER_GROUP", 12)
     monkeypatch.setattr(
-        generator,
+        load,
         "CUSTOMERS",
         [
             generator.DemoCustomer(
@@ -41,9 +43,9 @@ def _small_demo(monkeypatch) -> None:
             for spec in generator.CUSTOMERS
         ],
     )
-    monkeypatch.setattr(generator, "_demo_readings", lambda **kwargs: 0)
-    monkeypatch.setattr(generator, "_demo_work_orders", lambda **kwargs: None)
-    monkeypatch.setattr(generator, "_demo_field_and_grid", lambda **kwargs: None)
+    monkeypatch.setattr(load, "_demo_readings", lambda **kwargs: 0)
+    monkeypatch.setattr(load, "_demo_work_orders", lambda **kwargs: None)
+    monkeypatch.setattr(load, "_demo_field_and_grid", lambda **kwargs: None)
     monkeypatch.setattr(anomalies, "anomalies_scan", lambda **kwargs: None)
 
 
