@@ -257,6 +257,8 @@ def lineloss_page(env, data, name):
         {"file": _upload(data, name), "period": "2026-10"},
         follow=True,
     )
+    if response.status_code == 400:  # refused: the problems on the report page
+        return list(response.context["upload_problems"])
     return _page_messages(response)
 
 
