@@ -28,6 +28,8 @@ urlpatterns = [
     path("readings/", include("refmeter.readings.urls")),
     path("billing/", include("refmeter.billing.urls")),
     path("lineloss/", include("refmeter.lineloss.urls")),
+    path("users/", include("refmeter.organisations.urls")),
+    path("reconciliation/", include("refmeter.reconciliation.urls")),
     path("outages/", include("refmeter.outages.urls")),
     path("inspections/", include("refmeter.inspections.urls")),
     path("dashboard/", dashboard, name="dashboard"),

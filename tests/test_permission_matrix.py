@@ -646,6 +646,28 @@ PROBES = [
         ),
         _jobs(OUTAGE_NOTIFY), _plus_one, 302, 403,
     ),
+    Probe(
+        Action.RECONCILE_MARKETING, "page",
+        lambda w, role, client: _page(
+            _as(client, w, role).post(
+                reverse("reconciliation:reconcile"),
+                {"as_of": "2026-07-01", "file": SimpleUploadedFile(
+                    "营销.csv", f"户号,综合倍率,状态\n{w.base_account_number},99,在用\n".encode())},
+            )
+        ),
+        _nothing, _unchanged, 200, 403, shows=lambda w: w.base_account_number,
+    ),
+    Probe(
+        Action.MANAGE_USERS, "page",
+        lambda w, role, client: _page(
+            _as(client, w, role).post(
+                reverse("organisations:user_new"),
+                {"username": "new_user", "full_name": "新用户", "unit": w.south.pk,
+                 "role": Role.CLERK.value, "phone": "13800000000"},
+            )
+        ),
+        _count(User), _plus_one, 302, 403,
+    ),
 ]  # fmt: skip
 
 

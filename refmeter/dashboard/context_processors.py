@@ -55,6 +55,7 @@ MENU: list[tuple[Promise | None, list[_Entry]]] = [
         (_("抄表数据导入"), "readings:import", (Action.IMPORT_READINGS,)),
         (_("电费账期"), "billing:runs", (Action.RUN_BILLING, Action.VIEW_BACK_BILLINGS)),
         (_("退补"), "billing:back_billings", (Action.VIEW_BACK_BILLINGS,)),
+        (_("营销系统核对"), "reconciliation:reconcile", (Action.RECONCILE_MARKETING,)),
     ]),
     (_("电网"), [
         (_("台区线损"), "lineloss:report",
@@ -69,6 +70,9 @@ MENU: list[tuple[Promise | None, list[_Entry]]] = [
         (_("管理看板"), "dashboard", None),
         (_("点位统计"), "registry:statistics", (Action.VIEW_STATISTICS,)),
         (_("接口文档"), "/api/v1/docs", None),
+    ]),
+    (_("系统"), [
+        (_("用户管理"), "organisations:users", (Action.MANAGE_USERS,)),
     ]),
 ]  # fmt: skip
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 
@@ -34,3 +36,28 @@ class SecurityHeadersMiddleware:
         if user is not None and user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose password an administrator set or reset is sent to the change-password
+    page, whatever they ask for, until they have chosen their own (logging out, switching
+    the language and static files excepted)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "must_change_password", False)
+            and request.path not in _free_paths()
+            and not request.path.startswith(("/i18n/", settings.STATIC_URL or "/static/"))
+        ):
+            return redirect(f"{reverse('organisations:password_change')}?next={request.path}")
+        return self.get_response(request)
+
+
+def _free_paths() -> set[str]:
+    return {reverse("organisations:password_change"), reverse("logout")}

@@ -74,6 +74,13 @@ class User(AbstractUser):
     # it stop working. Django re-hashing the same password (a stronger hasher after an
     # upgrade) is not a change and leaves it alone.
     password_version = models.PositiveIntegerField(default=0, editable=False)
+    phone = models.CharField(_("手机"), max_length=32, blank=True)
+    # Set when an administrator sets or resets the password: the user is sent to the
+    # change-password page until they choose their own.
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
+    # When an administrator deactivated the user; a one-time link issued before it no
+    # longer works. Empty for a user who was never switched off (or was switched on again).
+    deactivated_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("用户")

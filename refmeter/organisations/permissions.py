@@ -55,6 +55,9 @@ class Action(StrEnum):
     LOAD_AREA_ENERGY = "load_area_energy"
     MANAGE_OUTAGES = "manage_outages"
     SEND_OUTAGE_NOTICES = "send_outage_notices"
+    # going live: users and the marketing system
+    MANAGE_USERS = "manage_users"
+    RECONCILE_MARKETING = "reconcile_marketing"
 
 
 # What each action is, in the words of the refusal messages and of docs/permissions.md.
@@ -89,6 +92,10 @@ ACTION_LABELS: dict[Action, Promise] = {
     Action.LOAD_AREA_ENERGY: _("导入台区供电量和售电量"),
     Action.MANAGE_OUTAGES: _("制定停电计划"),
     Action.SEND_OUTAGE_NOTICES: _("发送或重发停电通知"),
+    Action.MANAGE_USERS: _(
+        "管理本单位及下属单位的用户（新建、导入、停用、改岗位、重置密码、吊销接口令牌）"
+    ),
+    Action.RECONCILE_MARKETING: _("与营销系统核对参考表客户清单"),
 }
 
 ALL_ROLES = frozenset(Role)
@@ -132,6 +139,8 @@ ROLES_FOR_ACTION: dict[Action, frozenset[Role]] = {
     Action.LOAD_AREA_ENERGY: _roles(Role.DATA_COLLECTION),
     Action.MANAGE_OUTAGES: _roles(Role.CUSTOMER_MANAGER, Role.MANAGER),
     Action.SEND_OUTAGE_NOTICES: _roles(Role.CUSTOMER_MANAGER),
+    Action.MANAGE_USERS: _roles(),
+    Action.RECONCILE_MARKETING: _roles(Role.BILLING, Role.MANAGER),
 }
 
 # The refusals users already know, kept word for word; every other action names who may.

@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from refmeter.organisations.models import ApiToken, RequestCount, SupplyUnit, User
-from refmeter.organisations.permissions import Action, role_may
+from refmeter.organisations.models import ApiToken, RequestCount, Role, SupplyUnit, User
+from refmeter.organisations.permissions import Action, require, role_may
 
 
 def user_may(*, user: Any, action: Action) -> bool:
@@ -132,3 +132,121 @@ def request_count(*, scope: str, client: str, now: dt.datetime, window: dt.timed
         .first()
         or 0
     )
+
+
+# ---------------------------------------------------------------- user administration
+
+
+def may_grant(*, actor: User, unit: SupplyUnit, role: str) -> bool:
+    """Whether ``actor`` may give ``role`` in ``unit``: administrators within their units,
+    the administrator role only in a unit below their own; a superuser anything."""
+    if actor.is_superuser and actor.is_active:
+        return True
+    if not role_may(user=actor, action=Action.MANAGE_USERS) or actor.unit is None:
+        return False
+    if not unit.path.startswith(actor.unit.path):
+        return False
+    return role != Role.ADMINISTRATOR or unit.path != actor.unit.path
+
+
+def may_manage(*, actor: User, target: User) -> bool:
+    """Whether ``actor`` may change ``target``: never themselves, a superuser or staff member
+    only as a superuser, anyone else when ``actor`` may grant the role they hold."""
+    if target.pk == actor.pk:
+        return False
+    if target.is_superuser or target.is_staff or target.unit is None:
+        return actor.is_superuser and actor.is_active
+    return may_grant(actor=actor, unit=target.unit, role=target.role)
+
+
+def grantable_roles(*, actor: User, unit: SupplyUnit) -> list[Role]:
+    return [role for role in Role if may_grant(actor=actor, unit=unit, role=role)]
+
+
+def user_state(user: User) -> str:
+    if user.is_active:
+        return _("须修改密码") if user.must_change_password else _("在用")
+    if user.deactivated_at is None and not user.has_usable_password():
+        return _("待设置密码")
+    return _("已停用")
+
+
+@dataclass(frozen=True)
+class UserLine:
+    pk: int
+    username: str
+    full_name: str
+    unit_code: str
+    unit_name: str
+    role: str
+    role_label: str
+    phone: str
+    state: str
+    last_login: dt.datetime | None
+    live_tokens: int
+
+
+USER_SORTS: dict[str, tuple[str, ...]] = {
+    "username": ("username",),
+    "name": ("first_name",),
+    "unit": ("unit__path",),
+    "role": ("role",),
+    "last_login": ("last_login",),
+}
+
+
+def users_visible(*, actor: User) -> QuerySet[User]:
+    """The users of the actor's units (a superuser: everyone); the role must allow it."""
+    require(user=actor, action=Action.MANAGE_USERS)
+    return User.objects.filter(unit_scope(user=actor))
+
+
+def users_filter(
+    users: QuerySet[User], *, text: str = "", unit: SupplyUnit | None = None, role: str = "",
+    state: str = "",
+) -> QuerySet[User]:  # fmt: skip
+    if text:
+        users = users.filter(Q(username__icontains=text) | Q(first_name__icontains=text))
+    if unit is not None:
+        users = users.filter(unit__path__startswith=unit.path)
+    if role:
+        users = users.filter(role=role)
+    if state == "active":
+        users = users.filter(is_active=True)
+    elif state == "inactive":
+        users = users.filter(is_active=False)
+    elif state == "must_change":
+        users = users.filter(is_active=True, must_change_password=True)
+    return users
+
+
+def user_lines(users: list[User], *, now: dt.datetime) -> list[UserLine]:
+    """What the list shows of each user; ``users`` come annotated with ``live_tokens``."""
+    return [
+        UserLine(
+            pk=user.pk,
+            username=user.username,
+            full_name=user.first_name,
+            unit_code=user.unit.code if user.unit else "",
+            unit_name=str(user.unit or ""),
+            role=user.role,
+            role_label=str(Role(user.role).label) if user.role else "",
+            phone=user.phone,
+            state=user_state(user),
+            last_login=user.last_login,
+            live_tokens=getattr(user, "live_tokens", 0),
+        )
+        for user in users
+    ]
+
+
+def with_live_tokens(users: QuerySet[User], *, now: dt.datetime) -> QuerySet[User]:
+    live = Q(api_tokens__revoked_at__isnull=True, api_tokens__expires_at__gt=now)
+    return users.select_related("unit").annotate(live_tokens=Count("api_tokens", filter=live))
+
+
+def user_tokens(*, user: User, now: dt.datetime) -> list[tuple[ApiToken, str]]:
+    return [
+        (token, _token_state(token, now))
+        for token in ApiToken.objects.filter(user=user).select_related("user")
+    ]
