@@ -55,6 +55,7 @@ class Action(StrEnum):
     LOAD_AREA_ENERGY = "load_area_energy"
     MANAGE_OUTAGES = "manage_outages"
     SEND_OUTAGE_NOTICES = "send_outage_notices"
+    EDIT_NOTICE_TEMPLATE = "edit_notice_template"
 
 
 # What each action is, in the words of the refusal messages and of docs/permissions.md.
@@ -89,6 +90,7 @@ ACTION_LABELS: dict[Action, Promise] = {
     Action.LOAD_AREA_ENERGY: _("导入台区供电量和售电量"),
     Action.MANAGE_OUTAGES: _("制定停电计划"),
     Action.SEND_OUTAGE_NOTICES: _("发送或重发停电通知"),
+    Action.EDIT_NOTICE_TEMPLATE: _("修改停电通知短信模板"),
 }
 
 ALL_ROLES = frozenset(Role)
@@ -132,6 +134,7 @@ ROLES_FOR_ACTION: dict[Action, frozenset[Role]] = {
     Action.LOAD_AREA_ENERGY: _roles(Role.DATA_COLLECTION),
     Action.MANAGE_OUTAGES: _roles(Role.CUSTOMER_MANAGER, Role.MANAGER),
     Action.SEND_OUTAGE_NOTICES: _roles(Role.CUSTOMER_MANAGER),
+    Action.EDIT_NOTICE_TEMPLATE: _roles(),
 }
 
 # The refusals users already know, kept word for word; every other action names who may.
@@ -153,6 +156,7 @@ REFUSALS: dict[Action, Promise] = {
     Action.COMPUTE_BACK_BILLING: _ONLY_BILLING,
     Action.APPROVE_BACK_BILLING: _ONLY_BILLING,
     Action.VIEW_BACK_BILLINGS: _("只有电费人员和管理人员可以查看退补记录。"),
+    Action.EDIT_NOTICE_TEMPLATE: _("只有系统管理员可以修改停电通知模板。"),
 }
 
 
