@@ -31,6 +31,8 @@ from refmeter.labels.selectors import targets_for_points
 from refmeter.labels.services import labels_issue
 from refmeter.organisations.models import Role
 from refmeter.outages.models import Outage
+from refmeter.outages.selectors import notice_template_current
+from refmeter.outages.services import outage_create
 from refmeter.registry.models import Point
 from refmeter.workorders import services as orders
 from tests import factories
@@ -158,6 +160,15 @@ def world(city, nearby_index) -> World:
 
 def forms_of(app: str, world: World) -> list[Form]:
     city, today = world.city, timezone.localdate().isoformat()
+    outage = None
+    if app == "outages":
+        now = timezone.now()
+        outage = outage_create(
+            actor=world.admin, unit=city.south, kind="planned",
+            starts_at=now + dt.timedelta(days=9), ends_at=now + dt.timedelta(days=9, hours=4),
+            reason="线路检修",
+            area_numbers=[city.south_area.number], access_point_numbers=[], now=now,
+        )  # fmt: skip
     line = world.contract_order.lines.order_by("pk").first()
     every = {
         "inspections": [
@@ -252,6 +263,15 @@ def forms_of(app: str, world: World) -> list[Form]:
                  {"unit": str(city.south.pk), "kind": "planned",
                   "starts_at": "2026-12-01T08:00", "ends_at": "2026-12-01T12:00",
                   "reason": "线路检修", "areas": city.south_area.number, "access_points": ""}),
+            Form("停电通知模板", world.admin, "POST", reverse("outages:template"),
+                 {"text": "{customer}：{window}停电，{count}个用电点。", "note": "改短",
+                  "based_on": str(notice_template_current().version)}),
+            Form("发送停电通知", world.admin, "POST",
+                 reverse("outages:send", args=[outage.pk if outage else 0]),
+                 {"confirm": "1", "preview": ""}),
+            Form("重发停电通知", world.admin, "POST",
+                 reverse("outages:resend", args=[outage.pk if outage else 0]),
+                 {"notice": "1", "confirm": "1"}),
         ],
     }  # fmt: skip
     return every[app]

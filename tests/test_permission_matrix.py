@@ -50,8 +50,8 @@ from refmeter.organisations.permissions import (
     refusal_message,
 )
 from refmeter.organisations.services import api_token_create
-from refmeter.outages.models import Outage, OutageKind
-from refmeter.outages.selectors import OUTAGE_NOTIFY
+from refmeter.outages.models import NoticeTemplate, Outage, OutageKind
+from refmeter.outages.selectors import OUTAGE_NOTIFY, notice_template_current
 from refmeter.outages.services import outage_create
 from refmeter.readings.models import MeterReading
 from refmeter.readings.tasks import READINGS_IMPORT
@@ -642,7 +642,9 @@ PROBES = [
     Probe(
         Action.SEND_OUTAGE_NOTICES, "page",
         lambda w, role, client: _page(
-            _as(client, w, role).post(reverse("outages:send", args=[w.outage_id]))
+            _as(client, w, role).post(
+                reverse("outages:send", args=[w.outage_id]), {"confirm": "1"}
+            )
         ),
         _jobs(OUTAGE_NOTIFY), _plus_one, 302, 403,
     ),
@@ -668,12 +670,23 @@ PROBES = [
         ),
         _count(User), _plus_one, 302, 403,
     ),
+    Probe(
+        Action.EDIT_NOTICE_TEMPLATE, "page",
+        lambda w, role, client: _page(
+            _as(client, w, role).post(
+                reverse("outages:template"),
+                {"text": "【供电公司】{customer}：{window}停电，影响{count}处。", "note": "矩阵",
+                 "based_on": notice_template_current().version},
+            )
+        ),
+        lambda w: notice_template_current().version, _plus_one, 302, 403,
+    ),
 ]  # fmt: skip
 
 
 WRITTEN = (AuditEntry, Job, WorkOrder, ArchiveDocument, GroupTerms, NearbyNumber, Label,
            MeterReading, AnomalyCase, ContactSheet, InspectionPlan, InspectionResult, BillingRun,
-           BackBilling, AreaEnergy, Outage)  # fmt: skip
+           BackBilling, AreaEnergy, Outage, NoticeTemplate)  # fmt: skip
 
 
 def written() -> dict[str, int]:

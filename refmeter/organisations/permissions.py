@@ -58,6 +58,7 @@ class Action(StrEnum):
     # going live: users and the marketing system
     MANAGE_USERS = "manage_users"
     RECONCILE_MARKETING = "reconcile_marketing"
+    EDIT_NOTICE_TEMPLATE = "edit_notice_template"
 
 
 # What each action is, in the words of the refusal messages and of docs/permissions.md.
@@ -96,6 +97,7 @@ ACTION_LABELS: dict[Action, Promise] = {
         "管理本单位及下属单位的用户（新建、导入、停用、改岗位、重置密码、吊销接口令牌）"
     ),
     Action.RECONCILE_MARKETING: _("与营销系统核对参考表客户清单"),
+    Action.EDIT_NOTICE_TEMPLATE: _("修改停电通知短信模板"),
 }
 
 ALL_ROLES = frozenset(Role)
@@ -141,6 +143,7 @@ ROLES_FOR_ACTION: dict[Action, frozenset[Role]] = {
     Action.SEND_OUTAGE_NOTICES: _roles(Role.CUSTOMER_MANAGER),
     Action.MANAGE_USERS: _roles(),
     Action.RECONCILE_MARKETING: _roles(Role.BILLING, Role.MANAGER),
+    Action.EDIT_NOTICE_TEMPLATE: _roles(),
 }
 
 # The refusals users already know, kept word for word; every other action names who may.
@@ -162,6 +165,7 @@ REFUSALS: dict[Action, Promise] = {
     Action.COMPUTE_BACK_BILLING: _ONLY_BILLING,
     Action.APPROVE_BACK_BILLING: _ONLY_BILLING,
     Action.VIEW_BACK_BILLINGS: _("只有电费人员和管理人员可以查看退补记录。"),
+    Action.EDIT_NOTICE_TEMPLATE: _("只有系统管理员可以修改停电通知模板。"),
 }
 
 

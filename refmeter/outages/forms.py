@@ -53,3 +53,24 @@ class OutageForm(forms.Form):
     @staticmethod
     def numbers(text: str) -> list[str]:
         return text.replace("，", ",").split(",")
+
+
+class NoticeTemplateForm(forms.Form):
+    """An edit of the SMS template; its placeholders are checked by the service."""
+
+    text = forms.CharField(
+        label=_("模板内容"), max_length=2000, strip=True,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 70}),
+        error_messages={"required": _("请填写模板内容。")},
+    )  # fmt: skip
+    note = text_field(_("修改说明"), 200)
+    # The version the page showed; hidden, so what is wrong with it is said above the form.
+    based_on = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        raw = str(data.get("based_on") or "").strip()
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            raise forms.ValidationError(_("页面已过期，请刷新后再改。"), code="stale")
+        data["based_on"] = int(raw)
+        return data

@@ -45,6 +45,38 @@ class NoticeStatus(models.TextChoices):
     VOID = "void", _("已作废（旧记录）")
 
 
+class NoticeTemplate(models.Model):
+    """One version of the outage SMS template, for the whole company. An edit adds the next
+    version; no version is changed or removed, and each notice names the one it was made
+    from. Version 1 is the default the system ships with."""
+
+    version = models.PositiveIntegerField(_("版本"), unique=True)
+    text = models.CharField(_("模板内容"), max_length=300)
+    note = models.CharField(_("修改说明"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("修改人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("修改时间"))
+
+    class Meta:
+        verbose_name = _("停电通知模板")
+        verbose_name_plural = _("停电通知模板")
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="template_version_from_1"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
 class Notice(models.Model):
     """One SMS about one outage to one phone number, covering every affected point whose
     customer is reached on that number. Sent at most once: the row is claimed (status
@@ -56,6 +88,14 @@ class Notice(models.Model):
     customer_name = models.CharField(_("客户"), max_length=200, blank=True)
     contact_name = models.CharField(_("停电联系人"), max_length=64, blank=True)
     message = models.CharField(_("内容"), max_length=500)
+    template = models.ForeignKey(
+        NoticeTemplate,
+        verbose_name=_("模板版本"),
+        on_delete=models.PROTECT,
+        null=True,  # notices made before templates were kept
+        blank=True,
+        related_name="notices",
+    )
     backend = models.CharField(_("发送通道"), max_length=64, blank=True)
     status = models.CharField(
         _("状态"), max_length=16, choices=NoticeStatus.choices, default=NoticeStatus.PENDING

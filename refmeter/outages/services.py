@@ -5,10 +5,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.common.jobs import job_create
@@ -18,17 +18,26 @@ from refmeter.common.validators import FieldProblem
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
 from refmeter.organisations.selectors import unit_is_visible, unit_scope
-from refmeter.outages.models import Notice, NoticePoint, NoticeStatus, Outage, OutageKind
+from refmeter.outages.models import (
+    Notice,
+    NoticePoint,
+    NoticeStatus,
+    NoticeTemplate,
+    Outage,
+    OutageKind,
+)
 from refmeter.outages.selectors import (
     OUTAGE_NOTIFY,
-    AffectedPoint,
-    affected_points,
-    notice_phone,
+    TemplateVersion,
+    notice_drafts,
+    notice_template_current,
     notices_due,
+    notices_to_resend,
     notify_jobs_active,
     notify_retry_queued,
 )
 from refmeter.outages.sms import Delivery
+from refmeter.outages.texts import DEFAULT_TEMPLATE, template_problems
 from refmeter.registry.models import AccessPoint, TransformerArea
 
 
@@ -111,7 +120,6 @@ RETRY_DELAYS = (
 )
 # A notice claimed longer ago than this without an answer recorded: its worker died.
 STALE_CLAIM = dt.timedelta(minutes=15)
-ACCOUNTS_IN_MESSAGE = 3
 
 
 class UnableToSendNotices(Exception):
@@ -131,63 +139,71 @@ def _outage_locked(*, actor: User, outage_id: int) -> Outage:
     return outage
 
 
-def outage_send_request(*, actor: User, outage_id: int, now: dt.datetime) -> Job:
-    """Ask for the outage's notices to be sent by a background job. Refused while a sending
-    job for the outage is queued or running."""
+NOT_CONFIRMED = gettext_lazy(
+    "短信发出后不能撤回：请先核对将要发送的短信内容，勾选“我已核对，确认发送”后再提交。"
+)
+RESEND_NOT_CONFIRMED = gettext_lazy(
+    "重发的短信不能撤回：请先核对将要重发的通知，勾选“我已核对，确认重发”后再提交。"
+)
+
+
+def _stored_template(version: int | None, *, now: dt.datetime) -> NoticeTemplate:
+    """The stored template version ``version`` (the latest when None or not stored), storing
+    the default as version 1 when none is stored yet."""
+    templates = NoticeTemplate.objects.order_by("-version")
+    chosen = templates.filter(version=version).first() if version is not None else None
+    chosen = chosen or templates.first()
+    if chosen is None:
+        chosen, _created = NoticeTemplate.objects.get_or_create(
+            version=1, defaults={"text": DEFAULT_TEMPLATE, "created_at": now}
+        )
+    return chosen
+
+
+def outage_send_request(
+    *, actor: User, outage_id: int, now: dt.datetime, confirmed: bool, preview: str = ""
+) -> Job:
+    """Ask for the outage's notices to be sent by a background job, once the sender has
+    seen and confirmed them (``confirmed``). ``preview`` is the fingerprint of the notices
+    the sender saw (``NoticeDrafts.digest``): when the texts or the numbers have changed
+    since, nothing is sent and the sender is asked to look again. The job makes the notices
+    from the template version the sender saw. Refused while a sending job for the outage
+    is queued or running."""
     require(user=actor, action=Action.SEND_OUTAGE_NOTICES)
     with transaction.atomic():
         outage = _outage_locked(actor=actor, outage_id=outage_id)
+        if not confirmed:
+            raise UnableToSendNotices(str(NOT_CONFIRMED))
         active = notify_jobs_active(outage_id=outage.pk, now=now)
         if active:
             raise UnableToSendNotices(
                 _("停电通知正在排队或发送中（任务 #%(job)d），请勿重复提交。")
                 % {"job": active[0].pk}
             )
+        template = notice_template_current()
+        if preview and notice_drafts(outage=outage, template=template).digest != preview:
+            raise UnableToSendNotices(
+                _(
+                    "自您打开页面以来，通知模板或受影响的用电点已有变化，短信内容不再是您核对的内容；"
+                    "请重新核对下方预览后再发送。"
+                )
+            )
         job = job_create(
-            kind=OUTAGE_NOTIFY, created_by=actor, parameters={"outage_id": outage.pk}, now=now
+            kind=OUTAGE_NOTIFY,
+            created_by=actor,
+            parameters={"outage_id": outage.pk, "template_version": template.version},
+            now=now,
         )
         audit_record(
             actor=actor,
             occurred_at=now,
             change=AuditChange(
                 action="outage.notify", subject_type="outage", subject_id=outage.pk,
-                subject_label=outage.reason, after={"job": job.pk},
+                subject_label=outage.reason,
+                after={"job": job.pk, "template_version": template.version},
             ),
         )  # fmt: skip
     return job
-
-
-def notice_message(*, outage: Outage, points: Sequence[AffectedPoint]) -> str:
-    """The SMS about an outage to one number, naming the points it reaches there."""
-    start = timezone.localtime(outage.starts_at)
-    end = timezone.localtime(outage.ends_at)
-    customers = {point.customer_name for point in points}
-    values = {
-        "customer": points[0].customer_name if len(customers) == 1 else _("客户"),
-        "reason": outage.reason,
-        "start": f"{start:%m-%d %H:%M}",
-        "end": f"{end:%m-%d %H:%M}",
-        "account": points[0].account_number,
-        "address": points[0].device_address,
-        "accounts": "、".join(point.account_number for point in points[:ACCOUNTS_IN_MESSAGE]),
-        "count": len(points),
-    }
-    if len(points) == 1:
-        text = _(
-            "【供电公司】尊敬的%(customer)s：因%(reason)s，%(start)s 至 %(end)s 停电，"
-            "影响户号 %(account)s（%(address)s）。"
-        )
-    elif len(points) <= ACCOUNTS_IN_MESSAGE:
-        text = _(
-            "【供电公司】尊敬的%(customer)s：因%(reason)s，%(start)s 至 %(end)s 停电，"
-            "影响户号 %(accounts)s。"
-        )
-    else:
-        text = _(
-            "【供电公司】尊敬的%(customer)s：因%(reason)s，%(start)s 至 %(end)s 停电，"
-            "影响户号 %(accounts)s 等 %(count)d 个用电点。"
-        )
-    return (text % values)[:500]
 
 
 @dataclass(frozen=True)
@@ -199,47 +215,38 @@ class NoticePlan:
     no_phone: int  # points whose customer has no number
 
 
-def notices_plan(*, actor: User, outage_id: int, now: dt.datetime) -> NoticePlan:
+def notices_plan(
+    *, actor: User, outage_id: int, now: dt.datetime, template_version: int | None = None
+) -> NoticePlan:
     """One pending notice per phone number not yet notified for the outage, covering the
-    affected points reached on it. Two plans at once add each notice once: the insert skips
-    a number already there, and only the plan that added a notice links points to it."""
+    affected points reached on it, with the text the outage page showed for it (the drafts
+    of ``template_version``, the latest when None); each notice names its template version.
+    Two plans at once add each notice once: the insert skips a number already there, and
+    only the plan that added a notice links points to it."""
     outage = Outage.objects.filter(unit_scope(user=actor), pk=outage_id).first()
     if outage is None:
         raise UnableToSendNotices(_("未找到该停电计划，或它不属于您的单位。"))
-    points = affected_points(outage=outage)
-    covered = set(NoticePoint.objects.filter(outage=outage).values_list("point_id", flat=True))
-    taken = set(
-        Notice.objects.filter(outage=outage)
-        .exclude(status=NoticeStatus.VOID)
-        .values_list("phone", flat=True)
+    template = _stored_template(template_version, now=now)
+    planned = notice_drafts(
+        outage=outage, template=TemplateVersion(version=template.version, text=template.text)
     )
-    by_phone: dict[str, list[AffectedPoint]] = {}
-    already = uncovered = no_phone = 0
-    for point in points:
-        phone = notice_phone(point)
-        if point.point_id in covered:
-            already += 1
-        elif not phone:
-            no_phone += 1
-        elif phone in taken:
-            uncovered += 1
-        else:
-            by_phone.setdefault(phone, []).append(point)
+    drafts = {draft.phone: draft for draft in planned.drafts}
     token = uuid.uuid4().hex
     with transaction.atomic():
         Notice.objects.bulk_create(
             [
                 Notice(
                     outage=outage,
-                    phone=phone,
-                    customer_name=group[0].customer_name[:200],
-                    contact_name=group[0].contact_name,
-                    message=notice_message(outage=outage, points=group),
+                    phone=draft.phone,
+                    customer_name=draft.customer_name[:200],
+                    contact_name=draft.contact_name,
+                    message=draft.message,
+                    template=template,
                     claim=token,
                     attempt_limit=MAX_ATTEMPTS,
                     created_at=now,
                 )
-                for phone, group in by_phone.items()
+                for draft in planned.drafts
             ],
             batch_size=500,
             ignore_conflicts=True,
@@ -254,17 +261,19 @@ def notices_plan(*, actor: User, outage_id: int, now: dt.datetime) -> NoticePlan
                     account_number=point.account_number,
                 )
                 for phone, notice_id in mine.items()
-                for point in by_phone[phone]
+                for point in drafts[phone].points
             ],
             batch_size=1000,
             ignore_conflicts=True,
         )
         Notice.objects.filter(outage=outage, claim=token).update(claim="")
     # a number that another plan added at the same moment is that plan's to link
-    already += sum(len(group) for phone, group in by_phone.items() if phone not in mine)
+    already = planned.already + sum(
+        len(draft.points) for phone, draft in drafts.items() if phone not in mine
+    )
     return NoticePlan(
-        notices=len(mine), points=len(points), already=already, uncovered=uncovered,
-        no_phone=no_phone,
+        notices=len(mine), points=planned.points, already=already, uncovered=planned.uncovered,
+        no_phone=planned.no_phone,
     )  # fmt: skip
 
 
@@ -382,25 +391,29 @@ class Resend:
 
 
 def notices_resend(
-    *, actor: User, outage_id: int, now: dt.datetime, notice_ids: Sequence[int] = ()
+    *,
+    actor: User,
+    outage_id: int,
+    now: dt.datetime,
+    confirmed: bool,
+    notice_ids: Sequence[int] = (),
 ) -> Resend:
-    """Send failed notices again, by hand: every failed one, or the ones picked, which may
-    also be notices whose result is unknown (the person has checked they did not arrive).
-    Each gets a fresh round of attempts; who and when are kept on the notice."""
+    """Send failed notices again, by hand, once the sender has confirmed it: every failed
+    one, or the ones picked, which may also be notices whose result is unknown (the person
+    has checked they did not arrive); never a delivered one. Each goes again with the text
+    it was made with and gets a fresh round of attempts; who and when are kept on the
+    notice. Two resends at once take turns on the outage's lock, so the second finds
+    nothing left to resend."""
     require(user=actor, action=Action.SEND_OUTAGE_NOTICES)
     with transaction.atomic():
         outage = _outage_locked(actor=actor, outage_id=outage_id)
-        notices = Notice.objects.filter(outage=outage)
-        if notice_ids:
-            notices = notices.filter(
-                pk__in=notice_ids, status__in=[NoticeStatus.FAILED, NoticeStatus.UNKNOWN]
-            )
-        else:
-            notices = notices.filter(status=NoticeStatus.FAILED)
+        if not confirmed:
+            raise UnableToSendNotices(str(RESEND_NOT_CONFIRMED))
+        notices = notices_to_resend(outage=outage, notice_ids=notice_ids)
         picked = list(notices.order_by("phone").values_list("pk", "phone"))
         if not picked:
             raise UnableToSendNotices(_("没有可重发的通知。"))
-        Notice.objects.filter(pk__in=[pk for pk, _phone in picked]).update(
+        notices.filter(pk__in=[pk for pk, _phone in picked]).update(
             status=NoticeStatus.PENDING, next_attempt_at=None, claim="", detail="",
             attempt_limit=F("attempts") + MAX_ATTEMPTS, resent_by=actor, resent_at=now,
         )  # fmt: skip
@@ -420,6 +433,61 @@ def notices_resend(
         job = None
         if not waiting:
             job = job_create(
-                kind=OUTAGE_NOTIFY, created_by=actor, parameters={"outage_id": outage.pk}, now=now
-            )
+                kind=OUTAGE_NOTIFY, created_by=actor,
+                parameters={"outage_id": outage.pk, "resend": True}, now=now,
+            )  # fmt: skip
     return Resend(notices=len(picked), job=job)
+
+
+class UnableToEditNoticeTemplate(Exception):
+    def __init__(self, problems: str | Sequence[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def notice_template_update(
+    *, actor: User, text: str, note: str, based_on: int, now: dt.datetime
+) -> NoticeTemplate:
+    """Save an edited SMS template as the next version; the earlier versions are kept, and
+    notices already made keep the text and the version they were made with. Refused, with
+    nothing saved, when the text has problems (an unknown placeholder among them), when it
+    is unchanged, or when someone saved another version since version ``based_on`` was
+    opened."""
+    require(user=actor, action=Action.EDIT_NOTICE_TEMPLATE)
+    text = text.strip()
+    problems = [FieldProblem(problem, field="text") for problem in template_problems(text)]
+    if problems:
+        raise UnableToEditNoticeTemplate(problems)
+    try:
+        with transaction.atomic():
+            _stored_template(None, now=now)
+            latest = NoticeTemplate.objects.select_for_update().order_by("-version")[0]
+            if latest.version != based_on:
+                raise UnableToEditNoticeTemplate(
+                    _("模板已被他人修改为第 %(version)d 版，您的修改未保存；请查看最新版本后再改。")
+                    % {"version": latest.version}
+                )
+            if latest.text == text:
+                raise UnableToEditNoticeTemplate(
+                    FieldProblem(_("模板内容没有变化，未保存新版本。"), field="text")
+                )
+            template = NoticeTemplate.objects.create(
+                version=latest.version + 1, text=text, note=clean_text(note)[:200],
+                created_by=actor, created_at=now,
+            )  # fmt: skip
+            audit_record(
+                actor=actor,
+                occurred_at=now,
+                change=AuditChange(
+                    action="outage.template_update", subject_type="notice_template",
+                    subject_id=template.pk, subject_label=f"v{template.version}",
+                    before={"version": latest.version, "text": latest.text},
+                    after={"version": template.version, "text": text},
+                ),
+                reason=template.note,
+            )  # fmt: skip
+    except IntegrityError as clash:  # another edit took the same version number meanwhile
+        raise UnableToEditNoticeTemplate(
+            _("有人同时保存了模板，您的修改未保存；请查看最新版本后再改。")
+        ) from clash
+    return template

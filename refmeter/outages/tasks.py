@@ -17,6 +17,7 @@ from refmeter.common.models import Job
 from refmeter.organisations.models import User
 from refmeter.outages.selectors import OUTAGE_NOTIFY, notices_due_count
 from refmeter.outages.services import (
+    NoticePlan,
     Resend,
     UnableToSendNotices,
     notice_delivery_record,
@@ -34,20 +35,31 @@ __all__ = ["OUTAGE_NOTIFY", "SEND_BATCH", "outage_notify_task", "outage_send_sta
 SEND_BATCH = 20
 
 
-def outage_send_start(*, actor: User, outage_id: int, now: dt.datetime) -> Job:
+def outage_send_start(
+    *, actor: User, outage_id: int, now: dt.datetime, confirmed: bool, preview: str = ""
+) -> Job:
     """Queue the job that sends an outage's notices: the job record and its task are written
     in one transaction, so neither exists without the other."""
     with transaction.atomic():
-        job = outage_send_request(actor=actor, outage_id=outage_id, now=now)
+        job = outage_send_request(
+            actor=actor, outage_id=outage_id, now=now, confirmed=confirmed, preview=preview
+        )
         outage_notify_task.enqueue(job.pk)
     return job
 
 
 def notices_resend_start(
-    *, actor: User, outage_id: int, now: dt.datetime, notice_ids: Sequence[int] = ()
+    *,
+    actor: User,
+    outage_id: int,
+    now: dt.datetime,
+    confirmed: bool,
+    notice_ids: Sequence[int] = (),
 ) -> Resend:
     with transaction.atomic():
-        resend = notices_resend(actor=actor, outage_id=outage_id, now=now, notice_ids=notice_ids)
+        resend = notices_resend(
+            actor=actor, outage_id=outage_id, now=now, confirmed=confirmed, notice_ids=notice_ids
+        )
         if resend.job is not None:
             outage_notify_task.enqueue(resend.job.pk)
     return resend
@@ -101,11 +113,26 @@ def outage_notify_task(context: TaskContext, job_id: int) -> None:
 
 
 def _notify(run: JobRun) -> None:
+    """Send what is due. A job asked for by pressing send first makes the outage's notices
+    (from the template version the sender saw); a retry or a resend only sends notices
+    already made, so no text goes out that nobody confirmed."""
     user = run.user
-    outage_id = int(run.job.parameters["outage_id"])
+    parameters = run.job.parameters
+    outage_id = int(parameters["outage_id"])
+    makes_notices = not (parameters.get("run_after") or parameters.get("resend"))
+    version = parameters.get("template_version")
     try:
         swept = notices_sweep(outage_id=outage_id, now=timezone.now())
-        plan = notices_plan(actor=user, outage_id=outage_id, now=timezone.now())
+        plan = (
+            notices_plan(
+                actor=user,
+                outage_id=outage_id,
+                now=timezone.now(),
+                template_version=int(version) if version else None,
+            )
+            if makes_notices
+            else NoticePlan(notices=0, points=0, already=0, uncovered=0, no_phone=0)
+        )
     except UnableToSendNotices as refusal:
         run.fail(now=timezone.now(), errors=[str(refusal)], message=str(refusal))
         return

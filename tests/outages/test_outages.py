@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from refmeter.common.models import Job
 from refmeter.outages.models import Notice, OutageKind
-from refmeter.outages.selectors import affected_points, notice_shortfall
+from refmeter.outages.selectors import affected_points, notice_message, notice_shortfall
 from refmeter.outages.services import UnableToPlanOutage, notices_plan, outage_create
 from refmeter.outages.sms import Delivery, HttpGateway, sms_phone
+from refmeter.outages.texts import DEFAULT_TEMPLATE, addresses_text, window_text
 from refmeter.registry.models import PointKind
 from refmeter.registry.services import point_update, sub_account_cancel
 from tests import factories
@@ -83,8 +84,12 @@ class TestNotices:
         assert (first.notices, first.points, again.notices, again.already) == (1, 5, 0, 5)
         notice = Notice.objects.get()
         assert (notice.phone, notice.status, notice.points.count()) == ("13800000000", "pending", 5)
-        assert "尊敬的客户：因线路检修，11-10 08:30 至 11-10 17:00 停电" in notice.message
-        assert notice.message.endswith("等 5 个用电点。")
+        # two customers on one number: it names none; five points at three distinct addresses
+        assert notice.message == (
+            "【供电公司】尊敬的客户：因线路检修，11月10日 08:30 至 17:00停电，贵单位5个用电点受影响："
+            "越城区城南街道1幢、越城区城南街道2幢、越城区城南街道0幢。请提前做好准备。"
+        )
+        assert notice.template.version == 1
 
     def test_the_http_gateway_posts_the_notice_and_keeps_its_answer(self, settings):
         received = []
@@ -127,6 +132,50 @@ class TestNotices:
         ]  # fmt: skip
 
 
+class TestTheNoticeText:
+    def test_names_the_window_the_customer_the_count_and_the_first_three_addresses(self, city):
+        group = factories.group(actor=city.south_admin, unit=city.south, place=city.south_place,
+                                sub_accounts=5)  # fmt: skip
+        outage = plan(city, city.south_area)
+
+        notices_plan(actor=city.south_admin, outage_id=outage.pk, now=NOW)
+
+        # six points: the base account at 1幢 and sub-accounts at 0幢 to 4幢, five addresses
+        assert Notice.objects.get().message == (
+            f"【供电公司】尊敬的{group.customer.name}：因线路检修，11月10日 08:30 至 17:00停电，"
+            "贵单位6个用电点受影响：越城区城南街道1幢、越城区城南街道0幢、越城区城南街道2幢等5处。"
+            "请提前做好准备。"
+        )
+
+    def test_an_outage_over_midnight_names_both_days(self):
+        start = dt.datetime(2026, 11, 10, 22, 0)
+        end = dt.datetime(2026, 11, 11, 6, 30)
+
+        assert window_text(start, end) == "11月10日 22:00 至 11月11日 06:30"
+
+    def test_one_address_needs_no_more(self):
+        assert (
+            addresses_text(["越城区城南街道1幢", " 越城区城南街道1幢 ", ""]) == "越城区城南街道1幢"
+        )
+
+    def test_is_the_same_in_either_language_of_the_page(self, city, settings):
+        from django.utils import translation
+
+        factories.group(actor=city.south_admin, unit=city.south, place=city.south_place,
+                        sub_accounts=4)  # fmt: skip
+        outage = plan(city, city.south_area)
+        points = affected_points(outage=outage)
+
+        texts = set()
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                texts.add(notice_message(outage=outage, points=points, template=DEFAULT_TEMPLATE))
+
+        # the English catalog translates these pieces; the SMS still goes out in Chinese
+        assert len(texts) == 1
+        assert "11月10日 08:30 至 17:00停电" in texts.pop()
+
+
 class TestRules:
     def test_less_than_7_days_for_a_planned_outage_is_flagged(self, city, town):
         outage = plan(city, city.south_area, starts_at=NOW + dt.timedelta(days=5))
@@ -165,7 +214,9 @@ class TestPages:
         )  # fmt: skip
         detail = client.get(response["Location"]).content.decode()
         export = client.get(response["Location"] + "points.xlsx")
-        sent = client.post(response["Location"] + "send/", follow=True).content.decode()
+        sent = client.post(
+            response["Location"] + "send/", {"confirm": "1"}, follow=True
+        ).content.decode()
         job = Job.objects.get()
 
         assert "受影响的用电点 2 个" in detail
@@ -173,7 +224,8 @@ class TestPages:
         assert sheet.max_row == 3
         assert f"已提交发送任务 #{job.pk}，进度见下方。" in sent
         assert (job.kind, job.status, job.parameters) == (
-            "outage_notify", "queued", {"outage_id": int(response["Location"].split("/")[-2])},
+            "outage_notify", "queued",
+            {"outage_id": int(response["Location"].split("/")[-2]), "template_version": 1},
         )  # fmt: skip
 
 

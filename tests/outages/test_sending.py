@@ -122,8 +122,18 @@ def outage(city, *areas, unit=None, actor=None):
     )  # fmt: skip
 
 
-def press(client, target, *, follow=True):
-    return client.post(reverse("outages:send", args=[target.pk]), follow=follow)
+def press(client, target, *, follow=True, confirm=True):
+    """Send from the outage page: the sender ticks the confirmation under the preview."""
+    data = {"confirm": "1"} if confirm else {}
+    return client.post(reverse("outages:send", args=[target.pk]), data, follow=follow)
+
+
+def resend(client, target, *notices, follow=True, confirm=True):
+    """Confirm a resend on its confirmation step (every failed notice, or those given)."""
+    data = {"notice": [notice.pk for notice in notices]}
+    if confirm:
+        data["confirm"] = "1"
+    return client.post(reverse("outages:resend", args=[target.pk]), data, follow=follow)
 
 
 def statuses(target) -> list[tuple[str, str, int]]:
@@ -152,10 +162,11 @@ class TestPressingSend:
         assert before_the_worker == []
         assert gateway.phones() == [PHONE_A, PHONE_B]
         assert statuses(target) == [(PHONE_A, "sent", 1), (PHONE_B, "sent", 1)]
-        a_accounts = sorted(street[0].points.values_list("account_number", flat=True))
-        message_a = Notice.objects.get(phone=PHONE_A).message
-        assert f"影响户号 {'、'.join(a_accounts)}" in message_a
-        assert "11-10 08:30 至 11-10 17:00 停电" in message_a
+        # A's three points, at two addresses (the base account and one sub-account share one)
+        assert Notice.objects.get(phone=PHONE_A).message == (
+            f"【供电公司】尊敬的{street[0].customer.name}：因线路检修，11月10日 08:30 至 17:00停电，"
+            "贵单位3个用电点受影响：越城区城南街道1幢、越城区城南街道0幢。请提前做好准备。"
+        )
         assert NoticePoint.objects.filter(outage=target).count() == 5
         assert (job.status, job.progress_done, job.progress_total) == (JobStatus.SUCCEEDED, 2, 2)
         assert job.result == {"outage_id": target.pk, "notices": 2, "points": 5, "sent": 2,
@@ -276,7 +287,9 @@ class TestOneSmsPerPhone:
         def work():
             try:
                 start.wait()
-                outage_send_start(actor=city.south_admin, outage_id=target.pk, now=CLOCK)
+                outage_send_start(
+                    actor=city.south_admin, outage_id=target.pk, now=CLOCK, confirmed=True
+                )
                 outcomes.append("queued")
             except UnableToSendNotices as refusal:
                 outcomes.append(str(refusal))
@@ -323,7 +336,7 @@ class TestOneSmsPerPhone:
         Customer.objects.filter(pk=b.customer_id).update(sms_number="", outage_contact_phone="")
         target = outage(city, city.south_area)
 
-        outage_send_start(actor=city.south_admin, outage_id=target.pk, now=CLOCK)
+        outage_send_start(actor=city.south_admin, outage_id=target.pk, now=CLOCK, confirmed=True)
         factories.run_queued_tasks()
 
         assert statuses(target) == [("13800000001", "recorded", 1)]
@@ -374,7 +387,9 @@ class TestRetries:
 
         clock = CLOCK
         with time_machine.travel(clock, tick=False):
-            outage_send_start(actor=city.south_admin, outage_id=target.pk, now=clock)
+            outage_send_start(
+                actor=city.south_admin, outage_id=target.pk, now=clock, confirmed=True
+            )
             factories.run_queued_tasks()
         for _ in range(5):
             notice = Notice.objects.get()
@@ -405,7 +420,9 @@ class TestRetries:
         gateway.answers = [0, 0]
 
         with time_machine.travel(CLOCK, tick=False):
-            outage_send_start(actor=city.south_admin, outage_id=target.pk, now=CLOCK)
+            outage_send_start(
+                actor=city.south_admin, outage_id=target.pk, now=CLOCK, confirmed=True
+            )
             factories.run_queued_tasks()
 
         assert statuses(target) == [(PHONE_A, "unknown", 1), (PHONE_B, "unknown", 1)]
@@ -426,12 +443,14 @@ class TestRetries:
         claimed = notices_claim(outage_id=target.pk, now=CLOCK, limit=1, backend="http")
         soon = CLOCK + dt.timedelta(minutes=5)
         with time_machine.travel(soon, tick=False):
-            outage_send_start(actor=city.south_admin, outage_id=target.pk, now=soon)
+            outage_send_start(actor=city.south_admin, outage_id=target.pk, now=soon, confirmed=True)
             factories.run_queued_tasks()
             while_it_may_still_be_sending = statuses(target)
         later = CLOCK + dt.timedelta(minutes=30)
         with time_machine.travel(later, tick=False):
-            outage_send_start(actor=city.south_admin, outage_id=target.pk, now=later)
+            outage_send_start(
+                actor=city.south_admin, outage_id=target.pk, now=later, confirmed=True
+            )
             factories.run_queued_tasks()
 
         assert [notice.phone for notice in claimed] == [PHONE_A]
@@ -459,7 +478,7 @@ class TestResendingByHand:
             factories.run_queued_tasks()
         gateway.answers = []
         with time_machine.travel(resend_at, tick=False):
-            page = client.post(reverse("outages:resend", args=[target.pk]), follow=True)
+            page = resend(client, target)
             factories.run_queued_tasks()
         detail = client.get(reverse("outages:detail", args=[target.pk])).content.decode()
 
@@ -483,9 +502,9 @@ class TestResendingByHand:
         with time_machine.travel(CLOCK, tick=False):
             press(client, target)
             factories.run_queued_tasks()
-            refused = client.post(reverse("outages:resend", args=[target.pk]), follow=True)
+            refused = resend(client, target)
             picked = Notice.objects.get(phone=PHONE_B)
-            client.post(reverse("outages:resend", args=[target.pk]), {"notice": picked.pk})
+            resend(client, target, picked)
             factories.run_queued_tasks()
 
         assert "没有可重发的通知。" in refused.content.decode()
@@ -502,7 +521,7 @@ class TestResendingByHand:
             factories.run_queued_tasks()
         before = list(Notice.objects.order_by("pk").values())
 
-        page = client.post(reverse("outages:resend", args=[target.pk]), follow=True)
+        page = resend(client, target)
 
         assert "没有可重发的通知。" in page.content.decode()
         assert list(Notice.objects.order_by("pk").values()) == before
@@ -533,10 +552,13 @@ class TestScale:
 
         monkeypatch.setattr(tasks, "SEND_BATCH", 4)
         monkeypatch.setattr(JobRun, "progress", progress)
-        tasks.outage_send_start(actor=city.south_admin, outage_id=target.pk, now=CLOCK)
+        tasks.outage_send_start(
+            actor=city.south_admin, outage_id=target.pk, now=CLOCK, confirmed=True
+        )
 
         # two queries per SMS and none per point: 1,437 points are linked by a few bulk inserts
-        with django_assert_max_num_queries(130) as captured:
+        # (and up to four to find the template version, storing the default when none is)
+        with django_assert_max_num_queries(134) as captured:
             factories.run_queued_tasks()
 
         links = [
@@ -553,7 +575,10 @@ class TestScale:
         )  # fmt: skip
         assert len(gateway.received) == 15
         message = Notice.objects.get(phone="13700000000").message
-        assert "等 100 个用电点" in message
+        assert (
+            "贵单位100个用电点受影响：越城区城南街道1幢、越城区城南街道0幢、越城区城南街道2幢等99处。"
+            in (message)
+        )
 
 
 class TestTheOutagePage:
@@ -574,7 +599,8 @@ class TestTheOutagePage:
         job_progress(job_id=job.pk, done=1, total=2, message="发送短信")
         client.force_login(city.south_clerk)
 
-        with django_assert_max_num_queries(16):
+        # the page, the progress, the notices and the preview (template, covered, numbers)
+        with django_assert_max_num_queries(17):
             page = client.get(reverse("outages:detail", args=[target.pk])).content.decode()
         polled = client.get(
             reverse("outages:progress", args=[target.pk]), headers={"HX-Request": "true"}
@@ -631,3 +657,182 @@ class TestNoticesSentBeforeThisChange:
             point.account_number for point in a_points
         ]
         assert NoticePoint.objects.count() == 3
+
+
+def preview(client, target) -> tuple[list[str], str]:
+    """The texts the outage page shows before sending, and the fingerprint its form posts."""
+    import html
+    import re
+
+    page = client.get(reverse("outages:detail", args=[target.pk])).content.decode()
+    texts = [
+        html.unescape(text)
+        for text in re.findall(r'data-testid="preview-message">(.*?)</td>', page)
+    ]
+    digest = re.search(r'name="preview" value="([0-9a-f]+)"', page)
+    return texts, digest.group(1) if digest else ""
+
+
+@pytest.mark.django_db(transaction=True)
+class TestThePreview:
+    def test_is_exactly_the_text_each_number_receives(self, client, city, sender, street, gateway):
+        target = outage(city, city.south_area)
+        client.force_login(sender)
+
+        with time_machine.travel(CLOCK, tick=False):
+            texts, digest = preview(client, target)
+            client.post(reverse("outages:send", args=[target.pk]),
+                        {"confirm": "1", "preview": digest})  # fmt: skip
+            factories.run_queued_tasks()
+
+        received = [item["message"] for item in sorted(gateway.received, key=lambda i: i["phone"])]
+        assert len(texts) == 2 and texts[0].startswith(
+            f"【供电公司】尊敬的{street[0].customer.name}："
+        )
+        assert received == texts
+        assert [notice.message for notice in Notice.objects.order_by("phone")] == texts
+        assert [notice.template.version for notice in Notice.objects.all()] == [1, 1]
+
+    def test_a_template_edited_since_the_page_was_opened_is_refused_and_nothing_goes(
+        self, client, city, sender, street, gateway
+    ):
+        from refmeter.outages.selectors import notice_template_current
+        from refmeter.outages.services import notice_template_update
+
+        target = outage(city, city.south_area)
+        client.force_login(sender)
+        _texts, digest = preview(client, target)
+        notice_template_update(
+            actor=city.south_admin, text="{customer}：{window}停电，{count}个用电点。", note="",
+            based_on=notice_template_current().version, now=CLOCK,
+        )  # fmt: skip
+
+        page = client.post(reverse("outages:send", args=[target.pk]),
+                           {"confirm": "1", "preview": digest}, follow=True)  # fmt: skip
+        factories.run_queued_tasks()
+
+        assert "通知模板或受影响的用电点已有变化" in page.content.decode()
+        assert (Job.objects.count(), Notice.objects.count(), gateway.received) == (0, 0, [])
+
+    def test_after_sending_shows_what_was_sent_and_nothing_left_to_send(
+        self, client, city, sender, street, gateway
+    ):
+        target = outage(city, city.south_area)
+        client.force_login(sender)
+
+        with time_machine.travel(CLOCK, tick=False):
+            texts, _digest = preview(client, target)
+            press(client, target)
+            factories.run_queued_tasks()
+            page = client.get(reverse("outages:detail", args=[target.pk])).content.decode()
+
+        assert preview(client, target) == ([], "")
+        assert "没有待发送的通知" in page
+        assert all(f'data-testid="sent-message">{text}' in page for text in texts)
+        assert page.count("模板第 1 版") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+class TestConfirmation:
+    def test_sending_without_it_sends_nothing_and_says_why(
+        self, client, city, sender, street, gateway
+    ):
+        target = outage(city, city.south_area)
+        client.force_login(sender)
+
+        page = press(client, target, confirm=False)
+        factories.run_queued_tasks()
+
+        assert page.status_code == 200
+        assert "短信发出后不能撤回：请先核对将要发送的短信内容" in page.content.decode()
+        assert (Job.objects.count(), Notice.objects.count(), gateway.received) == (0, 0, [])
+        assert not AuditEntry.objects.filter(action="outage.notify").exists()
+
+    def test_resending_without_it_resends_nothing_and_shows_the_step_again(
+        self, client, city, sender, street, gateway
+    ):
+        target = outage(city, city.south_area)
+        client.force_login(sender)
+        gateway.answers = [500] * 10
+        with time_machine.travel(CLOCK, tick=False):
+            press(client, target)
+            factories.run_queued_tasks()
+        before = list(Notice.objects.order_by("pk").values())
+        asked, jobs = len(gateway.received), Job.objects.count()
+
+        step = client.get(reverse("outages:resend", args=[target.pk]))
+        refused = resend(client, target, confirm=False)
+
+        assert step.status_code == 200 and 'data-testid="confirm-resend"' in step.content.decode()
+        assert Notice.objects.get(phone=PHONE_A).message in step.content.decode()
+        assert refused.status_code == 400
+        assert "重发的短信不能撤回：请先核对将要重发的通知" in refused.content.decode()
+        assert list(Notice.objects.order_by("pk").values()) == before
+        assert (Job.objects.count(), len(gateway.received)) == (jobs, asked)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestResendingOnlyWhatFailed:
+    def test_a_delivered_notice_is_never_resent(self, client, city, sender, street, gateway):
+        target = outage(city, city.south_area)
+        client.force_login(sender)
+        gateway.answers = [200, 500] + [500] * 10  # A is delivered, B fails
+        with time_machine.travel(CLOCK, tick=False):
+            press(client, target)
+            factories.run_queued_tasks()
+        delivered = Notice.objects.get(status=NoticeStatus.SENT)
+        asked = len(gateway.received)
+
+        jobs = Job.objects.count()
+
+        step = client.get(reverse("outages:resend", args=[target.pk]), {"notice": delivered.pk})
+        refused = resend(client, target, delivered)
+
+        assert "没有可重发的通知" in step.content.decode()
+        assert "没有可重发的通知。" in refused.content.decode()
+        assert Notice.objects.get(pk=delivered.pk).attempts == 1
+        assert (Job.objects.count(), len(gateway.received)) == (jobs, asked)
+
+    def test_two_resends_at_once_send_each_failed_notice_once(self, city, street, gateway):
+        from refmeter.outages.tasks import notices_resend_start, outage_send_start
+
+        target = outage(city, city.south_area)
+        gateway.answers = [500] * 10
+        with time_machine.travel(CLOCK, tick=False):
+            outage_send_start(actor=city.south_admin, outage_id=target.pk, now=CLOCK,
+                              confirmed=True)  # fmt: skip
+            factories.run_queued_tasks()
+        gateway.answers = []
+        gateway.received.clear()
+        outcomes: list[str] = []
+        parallel = connection.vendor == "postgresql"
+        start = threading.Barrier(2 if parallel else 1)
+        later = CLOCK + dt.timedelta(minutes=3)
+
+        def work():
+            try:
+                start.wait()
+                notices_resend_start(actor=city.south_admin, outage_id=target.pk, now=later,
+                                     confirmed=True)  # fmt: skip
+                outcomes.append("resent")
+            except UnableToSendNotices as refusal:
+                outcomes.append(str(refusal))
+            finally:
+                if parallel:
+                    connection.close()
+
+        if parallel:
+            threads = [threading.Thread(target=work) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        else:
+            work()
+            work()
+        with time_machine.travel(later, tick=False):
+            factories.run_queued_tasks()
+
+        assert sorted(outcomes) == ["resent", "没有可重发的通知。"]
+        assert gateway.phones() == [PHONE_A, PHONE_B]
+        assert statuses(target) == [(PHONE_A, "sent", 2), (PHONE_B, "sent", 2)]
