@@ -27,6 +27,9 @@ class TestClerkEditsASubAccount:
         page.get_by_role("heading", name="基准户查询").wait_for()
         page.get_by_label("客户名称").fill("中国移动")
         page.get_by_role("button", name="查询").click()
+        # the unfiltered list already shows the group: click it only on the answer to the
+        # search, or the two navigations race and the click can be lost
+        page.wait_for_url(lambda url: "customer=" in url)
         page.get_by_role("link", name="1702000001").click()
         page.get_by_role("heading", name="群组 1702000001").wait_for()
         page.get_by_role("link", name=point.account_number).click()
