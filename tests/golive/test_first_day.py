@@ -27,7 +27,7 @@ def run(*args: str) -> dict:
 
 
 @pytest.mark.django_db
-def test_from_an_empty_database_to_the_first_closed_month():
+def test_from_an_empty_database_to_the_first_closed_month(tmp_path):
     # 1. The first administrator (`refmeter createsuperuser`).
     User.objects.create_superuser("admin", password="first-day-password-1")
 
@@ -69,7 +69,22 @@ def test_from_an_empty_database_to_the_first_closed_month():
     readings = run("import_readings", str(FILES / "readings-2026-10.csv"))
     assert readings["created"] == 96
 
-    # 6. Reconciliation with the marketing system's list comes here, before the run.
+    # 6. Reconciliation with the marketing system's list, before the run: the two agree.
+    agreed = run("reconcile", str(FILES / "marketing-list.csv"), "--as-of", "2026-10-31")
+    assert agreed["differences"] == []
+    # A multiplier the marketing system has wrong is found (exit 1), with its account.
+    wrong = tmp_path / "marketing-list.csv"
+    wrong.write_bytes(
+        (FILES / "marketing-list.csv").read_bytes().replace(b"1702000001,12", b"1702000001,11")
+    )
+    output = io.StringIO()
+    with pytest.raises(SystemExit) as differ:
+        call_command("reconcile", str(wrong), "--as-of", "2026-10-31", "--format", "json",
+                     stdout=output, stderr=io.StringIO())  # fmt: skip
+    assert differ.value.code == 1
+    assert [item["account_number"] for item in json.loads(output.getvalue())["differences"]] == [
+        "1702000001"
+    ]
 
     # 7. The first month: billed per unit, then closed.
     billed = run("bill", "--period", "2026-10", "--close")
