@@ -42,6 +42,7 @@ from refmeter.labels.selectors import targets_for_group, targets_for_points
 from refmeter.labels.services import labels_issue
 from refmeter.labels.tasks import LABEL_PRINT
 from refmeter.lineloss.models import AreaEnergy
+from refmeter.masterdata.tasks import MASTER_LOAD
 from refmeter.organisations.models import Role, SupplyUnit, User
 from refmeter.organisations.permissions import (
     ROLES_FOR_ACTION,
@@ -669,6 +670,17 @@ PROBES = [
             )
         ),
         _count(User), _plus_one, 302, 403,
+    ),
+    Probe(
+        Action.LOAD_MASTER_DATA, "page",
+        lambda w, role, client: _page(
+            _as(client, w, role).post(
+                reverse("masterdata:upload"),
+                {"kind": "device_types", "file": SimpleUploadedFile(
+                    "device-types.csv", "名称,额定功率,日运行小时\n矩阵设备,100,24\n".encode())},
+            )
+        ),
+        _jobs(MASTER_LOAD), _plus_one, 302, 403,
     ),
     Probe(
         Action.EDIT_NOTICE_TEMPLATE, "page",

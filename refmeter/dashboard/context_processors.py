@@ -73,6 +73,7 @@ MENU: list[tuple[Promise | None, list[_Entry]]] = [
     ]),
     (_("系统"), [
         (_("用户管理"), "organisations:users", (Action.MANAGE_USERS,)),
+        (_("主数据导入"), "masterdata:page", (Action.LOAD_MASTER_DATA,)),
     ]),
 ]  # fmt: skip
 

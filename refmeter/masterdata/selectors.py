@@ -8,8 +8,6 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
-
 from refmeter.common.tables import csv_text, write_xlsx
 from refmeter.masterdata.sheet import Spec
 from refmeter.masterdata.specs import (
@@ -24,8 +22,8 @@ from refmeter.masterdata.specs import (
     tariff_kind_word,
     unit_kind_word,
 )
-from refmeter.organisations.models import Role, SupplyUnit, User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.models import SupplyUnit, User
+from refmeter.organisations.permissions import Action, ActionNotAllowed, require
 from refmeter.organisations.selectors import unit_scope, units_visible_to
 from refmeter.registry.models import (
     AccessPoint,
@@ -50,13 +48,9 @@ def may_load_master_data(*, user: object) -> bool:
 
 def require_administrator(actor: User) -> None:
     """Master data is loaded by the administrators of a unit (for their unit and those
-    under it) or by a superuser (the whole company, and the first units)."""
-    if not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
-        raise ActionNotAllowed(_("只有系统管理员可以导入主数据。"))
-    if actor.is_superuser:
-        return
-    if actor.unit_id is None or actor.role != Role.ADMINISTRATOR:
-        raise ActionNotAllowed(_("只有系统管理员可以导入主数据。"))
+    under it) or by a superuser (the whole company, and the first units): the matrix's
+    ``load_master_data``."""
+    require(user=actor, action=Action.LOAD_MASTER_DATA)
 
 
 NEARBY_HEADER = ("就近户号/局号", "类型", "接入点编号", "接入点名称", "台区编号")

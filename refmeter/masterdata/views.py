@@ -29,7 +29,7 @@ from refmeter.masterdata.selectors import (
 from refmeter.masterdata.sheet import file_digest
 from refmeter.masterdata.tasks import MASTER_LOAD, master_load_task
 from refmeter.organisations.models import User
-from refmeter.organisations.permissions import ActionNotAllowed
+from refmeter.organisations.permissions import Action, ActionNotAllowed, refusal_message
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KINDS = [*SPECS, "nearby_index"]
@@ -53,7 +53,7 @@ def _xlsx(content: bytes, name: str) -> HttpResponse:
 def master_page(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not may_load_master_data(user=user):
-        return _refusal(request, _("只有系统管理员可以导入主数据。"), 403)
+        return _refusal(request, refusal_message(Action.LOAD_MASTER_DATA), 403)
     jobs = Job.objects.filter(kind=MASTER_LOAD, created_by=user).order_by("-created_at")[:20]
     loads = [{"kind": kind, "title": spec.title, "file": file_name_of(kind)}
              for kind, spec in SPECS.items()]  # fmt: skip

@@ -57,6 +57,7 @@ class Action(StrEnum):
     SEND_OUTAGE_NOTICES = "send_outage_notices"
     # going live: users and the marketing system
     MANAGE_USERS = "manage_users"
+    LOAD_MASTER_DATA = "load_master_data"
     RECONCILE_MARKETING = "reconcile_marketing"
     EDIT_NOTICE_TEMPLATE = "edit_notice_template"
 
@@ -96,6 +97,7 @@ ACTION_LABELS: dict[Action, Promise] = {
     Action.MANAGE_USERS: _(
         "管理本单位及下属单位的用户（新建、导入、停用、改岗位、重置密码、吊销接口令牌）"
     ),
+    Action.LOAD_MASTER_DATA: _("导入和导出主数据（供电单位、客户、设备类型、电价、台区、接入点）"),
     Action.RECONCILE_MARKETING: _("与营销系统核对参考表客户清单"),
     Action.EDIT_NOTICE_TEMPLATE: _("修改停电通知短信模板"),
 }
@@ -142,6 +144,7 @@ ROLES_FOR_ACTION: dict[Action, frozenset[Role]] = {
     Action.MANAGE_OUTAGES: _roles(Role.CUSTOMER_MANAGER, Role.MANAGER),
     Action.SEND_OUTAGE_NOTICES: _roles(Role.CUSTOMER_MANAGER),
     Action.MANAGE_USERS: _roles(),
+    Action.LOAD_MASTER_DATA: _roles(),
     Action.RECONCILE_MARKETING: _roles(Role.BILLING, Role.MANAGER),
     Action.EDIT_NOTICE_TEMPLATE: _roles(),
 }

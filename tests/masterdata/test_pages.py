@@ -71,7 +71,10 @@ class TestThePage:
         upload = _upload(client, AREAS)
 
         assert (page.status_code, upload.status_code) == (403, 403)
-        assert "只有系统管理员可以导入主数据。" in upload.content.decode()
+        assert (
+            "导入和导出主数据（供电单位、客户、设备类型、电价、台区、接入点）须由系统管理员办理"
+            in (upload.content.decode())
+        )
         assert not Job.objects.exists()
 
     def test_the_page_lists_every_load_with_its_template(self, city, client):
