@@ -19,6 +19,8 @@ from refmeter.masterdata.specs import (
     PRICES,
     TARIFFS,
     UNITS,
+    USERS,
+    role_words,
     tariff_kind_word,
     unit_kind_word,
 )
@@ -34,7 +36,8 @@ from refmeter.registry.models import (
 )
 
 SPECS: dict[str, Spec] = {
-    spec.kind: spec for spec in (UNITS, CUSTOMERS, DEVICE_TYPES, TARIFFS, AREAS, ACCESS_POINTS)
+    spec.kind: spec
+    for spec in (UNITS, USERS, CUSTOMERS, DEVICE_TYPES, TARIFFS, AREAS, ACCESS_POINTS)
 }
 
 
@@ -67,6 +70,17 @@ def _units(actor: User | None) -> Iterator[Sequence[object]]:
             unit_kind_word(unit.kind),
             unit.account_prefix,
         )
+
+
+def _users(actor: User | None) -> Iterator[Sequence[object]]:
+    # Users without a unit (the first superusers) are no row of a load.
+    users = User.objects.filter(unit__isnull=False).order_by("unit__path", "username")
+    if actor is not None:
+        users = users.filter(unit_scope(user=actor))
+    names = {str(role.value): word for word, role in role_words().items()}
+    rows = users.values_list("username", "first_name", "unit__code", "role", "phone")
+    for username, name, code, role, phone in rows.iterator(chunk_size=2000):
+        yield (username, name, code, names.get(role, role), phone)
 
 
 def _customers(actor: User | None) -> Iterator[Sequence[object]]:
@@ -124,6 +138,7 @@ def _nearby(actor: User | None) -> Iterator[Sequence[object]]:
 
 ROWS = {
     "units": _units,
+    "users": _users,
     "customers": _customers,
     "device_types": _device_types,
     "tariffs": _tariffs,

@@ -46,7 +46,7 @@ class Column:
 class Spec:
     """One load's table: its name on the command line, its sheet and its columns."""
 
-    kind: str  # units, customers, device_types, tariffs, areas, access_points
+    kind: str  # units, users, customers, device_types, tariffs, areas, access_points
     title: Promise  # what it is called on screen
     sheet: str  # the sheet name of the template and of the export
     columns: tuple[Column, ...]

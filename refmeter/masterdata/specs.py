@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy
 
 from refmeter.billing.models import TariffKind
 from refmeter.common import validators
 from refmeter.masterdata.sheet import Column, Spec
-from refmeter.organisations.models import UnitKind
+from refmeter.organisations.models import Role, UnitKind
 
 UNITS = Spec(
     kind="units",
@@ -36,6 +38,27 @@ KIND_WORDS = (
 
 def unit_kind_word(kind: str) -> str:
     return str(UnitKind(kind).label)
+
+
+USERS = Spec(
+    kind="users",
+    title=gettext_lazy("用户"),
+    sheet="用户",
+    columns=(
+        Column("username", "工号", ("登录名", "用户名"), required=True),
+        Column("name", "姓名", ("用户姓名",), required=True),
+        Column("unit", "单位编码", ("供电单位编码",), required=True),
+        Column("role", "角色", ("岗位",), required=True),
+        Column("phone", "手机"),
+    ),
+    example=("3350101001", "张伟", "3350101", "电费人员", "13905751234"),
+)
+
+
+def role_words() -> dict[str, Role]:
+    """Each role by its Chinese name (the words of the files, whatever the page's language)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return {str(role.label): role for role in Role}
 
 
 CUSTOMERS = Spec(

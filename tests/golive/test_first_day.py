@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
+from django.test import Client
 
 from refmeter.billing.models import Bill, BillingRun, RunStatus
 from refmeter.organisations.models import Role, SupplyUnit, User
-from refmeter.organisations.services import user_create
 from refmeter.registry.models import AccessPoint, NearbyNumber, Point
 
 FILES = Path(__file__).parent.parent / "fixtures" / "go_live"
@@ -36,13 +35,13 @@ def test_from_an_empty_database_to_the_first_closed_month(tmp_path):
     assert not SupplyUnit.objects.exists()
     loaded = run("load_master", str(FILES))
     assert [(item["kind"], item["created"]) for item in loaded["loads"]] == [
-        ("units", 3), ("customers", 3), ("device_types", 2), ("tariffs", 2), ("areas", 10),
-        ("access_points", 300), ("nearby_index", 50),
+        ("units", 3), ("users", 5), ("customers", 3), ("device_types", 2), ("tariffs", 2),
+        ("areas", 10), ("access_points", 300), ("nearby_index", 50),
     ]  # fmt: skip
     assert [item["created"] for item in checked["loads"]] == [
         item["created"] for item in loaded["loads"]
     ]
-    assert loaded["loads"][3]["examples"]["closed"] == [
+    assert loaded["loads"][4]["examples"]["closed"] == [
         "电价代码 LV-NONRES 自 2026-01-01 的电价执行至 2026-10-16"
     ]
     # Checks after the loads (docs/go-live.md): counts per unit, the index resolves.
@@ -59,11 +58,14 @@ def test_from_an_empty_database_to_the_first_closed_month(tmp_path):
     stats = run("stats", "--as-of", "2026-10-31")
     assert stats["total"] == 39
 
-    # 4. Users are switched on (here with the existing means: one billing user a unit).
-    now = timezone.now()
-    for username, code in (("billing_south", "3350101"), ("billing_north", "3350102")):
-        user_create(username=username, password="first-day-password-2",
-                    unit=SupplyUnit.objects.get(code=code), role=Role.BILLING, now=now)  # fmt: skip
+    # 4. Users are switched on: loaded inactive, each sets a password through their link.
+    links = {link["username"]: link["path"] for link in loaded["loads"][1]["links"]}
+    assert set(links) == {"3350101001", "3350101002", "3350101010", "3350101099", "3350102001"}
+    assert not User.objects.filter(username__in=links, is_active=True).exists()
+    assert User.objects.get(username="3350102001").role == Role.BILLING
+    password = {"new_password1": "first-day-password-2", "new_password2": "first-day-password-2"}
+    assert {Client().post(path, password).status_code for path in links.values()} == {302}
+    assert User.objects.filter(username__in=links, is_active=True).count() == 5
 
     # 5. A month of readings from the collection system.
     readings = run("import_readings", str(FILES / "readings-2026-10.csv"))

@@ -50,3 +50,4 @@ TARIFF_HEADER = (
 )  # fmt: skip
 AREA_HEADER = ("台区编号", "名称", "单位编码")
 PLACE_HEADER = ("接入点编号", "名称", "台区编号")
+USER_HEADER = ("工号", "姓名", "单位编码", "角色", "手机")

@@ -72,7 +72,7 @@ class TestThePage:
 
         assert (page.status_code, upload.status_code) == (403, 403)
         assert (
-            "导入和导出主数据（供电单位、客户、设备类型、电价、台区、接入点）须由系统管理员办理"
+            "导入和导出主数据（供电单位、用户、客户、设备类型、电价、台区、接入点）须由系统管理员办理"
             in (upload.content.decode())
         )
         assert not Job.objects.exists()
@@ -82,7 +82,16 @@ class TestThePage:
 
         page = client.get(reverse("masterdata:page")).content.decode()
 
-        for title in ("供电单位", "客户", "基准设备类型", "电价", "台区", "接入点", "就近户号索引"):
+        for title in (
+            "供电单位",
+            "用户",
+            "客户",
+            "基准设备类型",
+            "电价",
+            "台区",
+            "接入点",
+            "就近户号索引",
+        ):
             assert title in page
 
     @pytest.mark.parametrize(
@@ -115,4 +124,4 @@ class TestThePage:
     def test_an_unknown_kind_is_404(self, city, client):
         client.force_login(city.south_admin)
 
-        assert client.get("/masterdata/users/template.xlsx").status_code == 404
+        assert client.get("/masterdata/meters/template.xlsx").status_code == 404

@@ -14,6 +14,7 @@ from refmeter.common.spreadsheets import read_rows
 from refmeter.demo import generator
 from refmeter.demo.generator import load, places
 from refmeter.masterdata.selectors import EXPORT_ORDER, file_name_of
+from refmeter.organisations.models import User
 from tests.masterdata.helpers import superuser
 
 TODAY = dt.date(2026, 11, 27)
@@ -93,11 +94,13 @@ class TestExportMasterThenLoadMaster:
         assert _stats() == before
         assert _files(tmp_path / "again") == exported
         assert [item["kind"] for item in loaded["loads"]] == [
-            "units", "customers", "device_types", "tariffs", "areas", "access_points",
+            "units", "users", "customers", "device_types", "tariffs", "areas", "access_points",
             "nearby_index",
         ]  # fmt: skip
-        assert loaded["loads"][5]["created"] == 24
-        assert loaded["loads"][6]["created"] == 40
+        assert loaded["loads"][1]["created"] == 11  # the demo's users, switched off
+        assert not User.objects.filter(is_active=True).exclude(username="root").exists()
+        assert loaded["loads"][6]["created"] == 24
+        assert loaded["loads"][7]["created"] == 40
 
     def test_a_dry_run_of_the_whole_directory_writes_nothing(
         self, transactional_db, monkeypatch, tmp_path
@@ -116,4 +119,6 @@ class TestExportMasterThenLoadMaster:
         result = json.loads(output.getvalue())
         assert result["dry_run"] is True
         assert result["loads"][0]["created"] == 3
+        assert (result["loads"][1]["created"], result["loads"][1]["links"]) == (11, [])
+        assert list(User.objects.values_list("username", flat=True)) == ["root"]
         assert not SupplyUnit.objects.exists()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -31,6 +32,24 @@ def summary(result: dict[str, Any]) -> str:
         + f"{result['file_name']}：共 {result['rows']} 行；新建 {result['created']}，"
         f"修改 {result['changed']}，未变 {result['unchanged']}，截止 {result['closed']}。"
     )
+
+
+def with_urls(result: dict[str, Any]) -> dict[str, Any]:
+    """The result with the full address of each new user's one-time set-password link
+    (the server's address is ``REFMETER_LABEL_BASE_URL``)."""
+    base = str(settings.REFMETER_LABEL_BASE_URL).rstrip("/")
+    links = [{**link, "url": base + link["path"]} for link in result.get("links", [])]
+    return {**result, "links": links}
+
+
+def details(result: dict[str, Any]) -> list[str]:
+    """What the text output says below the summary: the notes and the links."""
+    lines = list(result.get("notes", []))
+    lines += [
+        f"设置密码链接（一次有效）{link['username']} {link['name']}：{link['url']}"
+        for link in result.get("links", [])
+    ]
+    return lines
 
 
 def refuse(command: BaseCommand, problems: list[str], as_json: bool) -> CommandError:
@@ -70,11 +89,13 @@ class LoadCommand(BaseCommand):
         except (UnableToLoadMasterData, UnreadableSpreadsheet, ActionNotAllowed) as error:
             raise refuse(self, getattr(error, "problems", None) or [str(error)], as_json) from error
         sys.stderr.write("\n")
-        figures = result.as_dict()
+        figures = with_urls(result.as_dict())
         if as_json:
             self.stdout.write(json.dumps(figures, ensure_ascii=False))
         else:
             self.stdout.write(summary(figures))
+            for line in details(figures):
+                self.stdout.write(line)
 
 
 class ExportCommand(BaseCommand):

@@ -20,6 +20,7 @@ from refmeter.masterdata.services.places import plan_access_points, plan_areas
 from refmeter.masterdata.services.run import Writer, run_load
 from refmeter.masterdata.services.tariffs import plan_tariffs
 from refmeter.masterdata.services.units import plan_units
+from refmeter.masterdata.services.users import plan_users
 from refmeter.masterdata.sheet import Spec, UnableToLoadMasterData
 from refmeter.masterdata.specs import (
     ACCESS_POINTS,
@@ -28,6 +29,7 @@ from refmeter.masterdata.specs import (
     DEVICE_TYPES,
     TARIFFS,
     UNITS,
+    USERS,
 )
 from refmeter.organisations.models import User
 from refmeter.registry.services import UnableToLoadNearbyIndex, nearby_index_load
@@ -53,6 +55,7 @@ LOADS: dict[str, Load] = {
     load.spec.kind: load
     for load in (
         Load(UNITS, plan_units),
+        Load(USERS, plan_users),
         Load(CUSTOMERS, plan_customers),
         Load(DEVICE_TYPES, plan_device_types),
         Load(TARIFFS, plan_tariffs),
@@ -144,6 +147,8 @@ def master_load(
                     raise _Rollback from error
                 item = result.as_dict()
                 item["dry_run"] = dry_run
+                if dry_run:
+                    item["links"] = []  # of users the rollback below takes away again
                 results.append(item)
             if dry_run:
                 raise _Rollback

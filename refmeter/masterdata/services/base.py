@@ -43,6 +43,10 @@ class LoadResult:
     changed: list[str] = field(default_factory=list)
     unchanged: int = 0
     closed: list[str] = field(default_factory=list)
+    # What else the loader should know (what a load leaves alone on purpose).
+    notes: list[str] = field(default_factory=list)
+    # The users a load created, each with the path of their one-time set-password link.
+    links: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +64,8 @@ class LoadResult:
                 "changed": self.changed[:EXAMPLES],
                 "closed": self.closed[:EXAMPLES],
             },
+            "notes": self.notes,
+            "links": self.links,
         }
 
 

@@ -13,7 +13,7 @@ from refmeter.organisations.permissions import ActionNotAllowed
 
 class Command(BaseCommand):
     help = (
-        "Write every master-data export (units, customers, device types, tariffs, areas, "
+        "Write every master-data export (units, users, customers, device types, tariffs, areas, "
         "access points, nearby-number index) into DIR, as load-master reads them."
     )
 

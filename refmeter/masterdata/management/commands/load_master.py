@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
-from refmeter.masterdata.management.base import progress, refuse, summary
+from refmeter.masterdata.management.base import details, progress, refuse, summary, with_urls
 from refmeter.masterdata.services import UnableToLoadMasterData, master_load
 from refmeter.organisations.management.actor import command_actor
 from refmeter.organisations.permissions import ActionNotAllowed
@@ -17,9 +17,9 @@ from refmeter.organisations.permissions import ActionNotAllowed
 
 class Command(BaseCommand):
     help = (
-        "Load every master-data file of DIR (units.xlsx, customers.xlsx, device-types.xlsx, "
-        "tariffs.xlsx, areas.xlsx, access-points.xlsx, nearby-index.xlsx) in that order: "
-        "all files or none."
+        "Load every master-data file of DIR (units.xlsx, users.xlsx, customers.xlsx, "
+        "device-types.xlsx, tariffs.xlsx, areas.xlsx, access-points.xlsx, nearby-index.xlsx) "
+        "in that order: all files or none."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -45,10 +45,14 @@ class Command(BaseCommand):
         except (UnableToLoadMasterData, UnreadableSpreadsheet, ActionNotAllowed) as error:
             raise refuse(self, getattr(error, "problems", None) or [str(error)], as_json) from error
         sys.stderr.write("\n")
+        loads = [item if item["kind"] == "nearby_index" else with_urls(item)
+                 for item in result.results]  # fmt: skip
         if as_json:
-            self.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False))
+            self.stdout.write(
+                json.dumps({"dry_run": result.dry_run, "loads": loads}, ensure_ascii=False)
+            )
             return
-        for item in result.results:
+        for item in loads:
             if item["kind"] == "nearby_index":
                 self.stdout.write(
                     f"{item['file_name']}：就近户号新增 {item['created']}，更新 {item['updated']}，"
@@ -56,3 +60,5 @@ class Command(BaseCommand):
                 )
             else:
                 self.stdout.write(summary(item))
+                for line in details(item):
+                    self.stdout.write(line)
