@@ -97,7 +97,9 @@ ACTION_LABELS: dict[Action, Promise] = {
     Action.MANAGE_USERS: _(
         "管理本单位及下属单位的用户（新建、导入、停用、改岗位、重置密码、吊销接口令牌）"
     ),
-    Action.LOAD_MASTER_DATA: _("导入和导出主数据（供电单位、用户、客户、设备类型、电价、台区、接入点）"),
+    Action.LOAD_MASTER_DATA: _(
+        "导入和导出主数据（供电单位、用户、客户、设备类型、电价、台区、接入点）"
+    ),
     Action.RECONCILE_MARKETING: _("与营销系统核对参考表客户清单"),
     Action.EDIT_NOTICE_TEMPLATE: _("修改停电通知短信模板"),
 }
