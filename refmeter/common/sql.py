@@ -27,6 +27,39 @@ def column(model: type[models.Model], field: str) -> str:
     return str(connection.ops.quote_name(concrete.column))
 
 
+def columns(model: type[models.Model], alias: str) -> tuple[list[models.Field[Any, Any]], str]:
+    """Every concrete field of the model and its columns as ``alias."col", …`` for a
+    SELECT; :func:`instance` builds the model from those values."""
+    fields = list(model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    return fields, ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+
+
+def converted(model: type[models.Model], field: str | models.Field[Any, Any], value: Any) -> Any:
+    """A value read by hand-written SQL as the ORM would give it (SQLite returns dates and
+    times as text, decimals as floats)."""
+    concrete = model._meta.get_field(field) if isinstance(field, str) else field
+    assert isinstance(concrete, models.Field)
+    if value is None:
+        return None
+    col = concrete.get_col(model._meta.db_table)
+    for converter in connection.ops.get_db_converters(col) + concrete.get_db_converters(connection):
+        value = converter(value, col, connection)
+    return value
+
+
+def instance(
+    model: type[models.Model], fields: Sequence[models.Field[Any, Any]], values: Sequence[Any]
+) -> Any:
+    """The model instance of one row's values of :func:`columns`' fields, as if loaded by
+    the ORM."""
+    return model.from_db(
+        connection.alias,
+        [field.attname for field in fields],
+        [converted(model, field, value) for field, value in zip(fields, values, strict=True)],
+    )
+
+
 def fetch_one(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
     """The first row of a read, or None (see :func:`_run`)."""
     found, _count = _run(sql, params, fetch=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,6 +24,7 @@ from refmeter.organisations.models import (
     User,
 )
 from refmeter.organisations.selectors import (
+    api_token_with_user,
     key_hash,
     request_count,
     retry_after_seconds,
@@ -209,16 +210,11 @@ def api_token_authenticate(
     if given (the API writes it after the answer is sent), else at once.
     """
     limit = int(settings.REFMETER_API_TOKEN_FAILURE_LIMIT)
-    failures = RequestCount.objects.filter(
-        scope=TOKEN_FAILURES,
+    token, failures = api_token_with_user(
+        key=key,
+        failure_scope=TOKEN_FAILURES,
         client=client,
-        window_start=window_start(now=now, window=TOKEN_FAILURE_WINDOW),
-    ).values("count")[:1]
-    token = (
-        ApiToken.objects.select_related("user", "user__unit")
-        .annotate(failures=Subquery(failures))
-        .filter(key_hash=key_hash(key))
-        .first()
+        failure_window_start=window_start(now=now, window=TOKEN_FAILURE_WINDOW),
     )
     if token is None:
         if (
@@ -228,7 +224,7 @@ def api_token_authenticate(
             raise _too_many_token_failures(now=now)
         request_count_add(scope=TOKEN_FAILURES, client=client, now=now, window=TOKEN_FAILURE_WINDOW)
         raise UnableToAuthenticateToken(_("接口令牌无效或已吊销。"))
-    if (token.failures or 0) >= limit:
+    if failures >= limit:
         raise _too_many_token_failures(now=now)
     if token.revoked_at is not None or not token.user.is_active:
         raise UnableToAuthenticateToken(_("接口令牌无效或已吊销。"))
