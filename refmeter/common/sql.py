@@ -43,7 +43,7 @@ def converted(model: type[models.Model], field: str | models.Field[Any, Any], va
     if value is None:
         return None
     col = concrete.get_col(model._meta.db_table)
-    for converter in connection.ops.get_db_converters(col) + concrete.get_db_converters(connection):
+    for converter in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
         value = converter(value, col, connection)
     return value
 
