@@ -17,9 +17,9 @@ from refmeter.anomalies.documents import contact_sheet_document
 from refmeter.anomalies.forms import CaseFilterForm, ContactSheetAnswerForm, ContactSheetForm
 from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus
 from refmeter.common.forms import form_problems
-from refmeter.common.listing import list_params, page_queryset
+from refmeter.common.listing import export_queryset, list_params, page_queryset
 from refmeter.common.pdf import document_pdf
-from refmeter.common.tables import attachment, export_name
+from refmeter.common.tables import attachment, export_name, export_refused, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 from refmeter.readings.selectors import meter_series
@@ -34,11 +34,20 @@ def _refusal(request: HttpRequest, error: Exception, status: int) -> HttpRespons
     return render(request, "refusal.html", {"message": str(error)}, status=status)
 
 
+def _status(request: HttpRequest) -> str:
+    status = request.GET.get("status", CaseStatus.OPEN)
+    return status if status in (*CaseStatus.values, "sheet_pending") else CaseStatus.OPEN
+
+
+def _statuses() -> list[tuple[str, str]]:
+    return [(value, str(label)) for value, label in CaseStatus.choices] + [
+        ("sheet_pending", _("联系单待回复"))
+    ]
+
+
 @login_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", CaseStatus.OPEN)
-    if status not in (*CaseStatus.values, "sheet_pending"):
-        status = CaseStatus.OPEN
+    status = _status(request)
     form = CaseFilterForm(request.GET)
     valid = form.is_valid()
     cases = selectors.case_search(
@@ -61,13 +70,43 @@ def case_list(request: HttpRequest) -> HttpResponse:
         "anomalies/case_list.html",
         {
             "status": status,
-            "statuses": [*CaseStatus.choices, ("sheet_pending", _("联系单待回复"))],
+            "statuses": _statuses(),
             "form": form,
             "problems": [] if valid else form_problems(form),
             "listing": listing,
             "rows": listing.rows,
         },
     )
+
+
+@login_required
+def case_list_export(request: HttpRequest) -> HttpResponse:
+    """The list's tab with its filters and sort, every page of it."""
+    user = _user(request)
+    status = _status(request)
+    form = CaseFilterForm(request.GET)
+    if not form.is_valid():
+        return export_refused(request, form_problems(form))
+    cases = selectors.case_search(user=user, status=status, **form.cleaned_data)
+    today = timezone.localdate()
+    params = list_params(request.GET, sort_keys=list(selectors.CASE_SORTS), default_sort="raised")
+    rows = (
+        [row.raised_on, row.age_days, row.kind_label, row.status_label, row.base_account_number,
+         row.customer_name, row.meter_asset_number, row.condition_since, row.sheet_number,
+         _("已回复") if row.sheet_answered else "", row.cause_label]
+        for row in export_queryset(
+            cases, params, columns=selectors.CASE_SORTS, tie_breaker="id",
+            rows=lambda batch: selectors.case_rows(cases=batch, today=today),
+        )
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("计量异常"),
+        header=[_("报出日期"), _("已过天数"), _("异常类型"), _("状态"), _("基准户号"), _("客户"),
+                _("电能表资产编号"), _("异常起始日"), _("联系单"), _("联系单回复"), _("原因")],
+        rows=rows,
+        name=export_name(_("计量异常"), dict(_statuses())[status],
+                         user.unit.name if user.unit else "", today.isoformat(), extension="xlsx"),
+    )  # fmt: skip
 
 
 def _chart(group_id: int, around: dt.date | None, today: dt.date) -> str:

@@ -13,9 +13,11 @@ import datetime as dt
 import io
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from openpyxl import Workbook
@@ -78,11 +80,20 @@ def _cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
     return cell
 
 
-def write_xlsx(*, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """One sheet with a bold, frozen header row, streamed row by row (write-only mode)."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    rows = iter(rows)
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its tab's title, its header row and its rows (any iterable,
+    streamed)."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Sequence[object]]
+
+
+def _write_sheet(workbook: Workbook, sheet_data: Sheet) -> None:
+    sheet = workbook.create_sheet(title=sheet_data.title[:31])
+    header = sheet_data.header
+    rows = iter(sheet_data.rows)
     sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
     widths = [_display_width(str(text)) for text in header]
     for row in sample:
@@ -99,9 +110,21 @@ def write_xlsx(*, title: str, header: Sequence[str], rows: Iterable[Sequence[obj
     sheet.append(header_cells)
     for row in itertools.chain(sample, rows):
         sheet.append([_cell(sheet, value) for value in row])
+
+
+def write_workbook(sheets: Sequence[Sheet]) -> bytes:
+    """Sheets with a bold, frozen header row each, streamed row by row (write-only mode)."""
+    workbook = Workbook(write_only=True)
+    for sheet in sheets:
+        _write_sheet(workbook, sheet)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def write_xlsx(*, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """One sheet with a bold, frozen header row, streamed row by row (write-only mode)."""
+    return write_workbook([Sheet(title=title, header=header, rows=rows)])
 
 
 def csv_text(value: object) -> str:
@@ -142,6 +165,18 @@ def xlsx_response(
     response = HttpResponse(write_xlsx(title=title, header=header, rows=rows), content_type=XLSX)
     response["Content-Disposition"] = attachment(name)
     return response
+
+
+def workbook_response(*, sheets: Sequence[Sheet], name: str) -> HttpResponse:
+    response = HttpResponse(write_workbook(sheets), content_type=XLSX)
+    response["Content-Disposition"] = attachment(name)
+    return response
+
+
+def export_refused(request: HttpRequest, problems: Sequence[str]) -> HttpResponse:
+    """A list's export asked with filters the page refuses: the page's own messages, as a
+    400, rather than a workbook of something else."""
+    return render(request, "refusal.html", {"message": " ".join(problems)}, status=400)
 
 
 def csv_response(

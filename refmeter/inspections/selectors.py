@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
-from refmeter.common.listing import Listing, ListParams, page_queryset
+from refmeter.common.listing import Listing, ListParams, export_queryset, page_queryset
 from refmeter.inspections.models import (
     Finding,
     InspectionPhoto,
@@ -152,26 +153,24 @@ class PlanTargets:
     done: int
 
 
-def plan_target_page(
-    *,
-    user: User,
-    plan_id: int,
-    params: ListParams,
-    request_query: Any = None,
-    text: str = "",
-    state: str = "",
-    finding: str = "",
-) -> PlanTargets | None:
-    """One page of a plan's points in four queries whatever its size: the plan, its
-    progress, the count and the page. ``text`` is part of an account number, a name or an
-    address; ``state`` is ``done`` or ``pending``; ``finding`` a result's code."""
-    plan = InspectionPlan.objects.filter(unit_scope(user=user), pk=plan_id).first()
+@dataclass(frozen=True)
+class _TargetQuery:
+    plan: InspectionPlan
+    targets: Any  # the filtered targets, as values
+    rows: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def _plan_targets(
+    *, user: User, plan_id: int, text: str = "", state: str = "", finding: str = ""
+) -> _TargetQuery | None:
+    plan = (
+        InspectionPlan.objects.filter(unit_scope(user=user), pk=plan_id)
+        .select_related("unit")
+        .first()
+    )
     if plan is None:
         return None
     targets = InspectionTarget.objects.filter(plan=plan)
-    progress = targets.aggregate(
-        total=Count("pk"), done=Count("pk", filter=Q(result__isnull=False))
-    )
     if text:
         targets = targets.filter(
             Q(point__account_number__contains=text)
@@ -188,6 +187,7 @@ def plan_target_page(
     values = (
         "point_id", "point__account_number", "point__name", "point__device_address",
         "point__group__customer__name", "point__area__number", "result_id", "result__finding",
+        "result__recorded_at", "result__note",
     )  # fmt: skip
 
     def rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -201,15 +201,60 @@ def plan_target_page(
                 "area": row["point__area__number"] or "",
                 "done": row["result_id"] is not None,
                 "finding": str(findings.get(row["result__finding"], "")),
+                "recorded_at": row["result__recorded_at"],
+                "note": row["result__note"] or "",
             }
             for row in records
         ]
 
+    return _TargetQuery(plan=plan, targets=targets.values(*values), rows=rows)
+
+
+def plan_target_page(
+    *,
+    user: User,
+    plan_id: int,
+    params: ListParams,
+    request_query: Any = None,
+    text: str = "",
+    state: str = "",
+    finding: str = "",
+) -> PlanTargets | None:
+    """One page of a plan's points in four queries whatever its size: the plan, its
+    progress, the count and the page. ``text`` is part of an account number, a name or an
+    address; ``state`` is ``done`` or ``pending``; ``finding`` a result's code."""
+    query = _plan_targets(user=user, plan_id=plan_id, text=text, state=state, finding=finding)
+    if query is None:
+        return None
+    progress = InspectionTarget.objects.filter(plan=query.plan).aggregate(
+        total=Count("pk"), done=Count("pk", filter=Q(result__isnull=False))
+    )
     listing = page_queryset(
-        targets.values(*values), params, columns=TARGET_SORTS, tie_breaker="pk",
-        request_query=request_query, rows=rows,
+        query.targets, params, columns=TARGET_SORTS, tie_breaker="pk",
+        request_query=request_query, rows=query.rows,
     )  # fmt: skip
-    return PlanTargets(plan=plan, listing=listing, targets=progress["total"], done=progress["done"])
+    return PlanTargets(
+        plan=query.plan, listing=listing, targets=progress["total"], done=progress["done"]
+    )
+
+
+def plan_target_export(
+    *,
+    user: User,
+    plan_id: int,
+    params: ListParams,
+    text: str = "",
+    state: str = "",
+    finding: str = "",
+) -> tuple[InspectionPlan, Iterator[dict[str, Any]]] | None:
+    """Every point of the plan that the page's filters keep, in the page's order, read in
+    batches (one query each, whatever the plan's size)."""
+    query = _plan_targets(user=user, plan_id=plan_id, text=text, state=state, finding=finding)
+    if query is None:
+        return None
+    return query.plan, export_queryset(
+        query.targets, params, columns=TARGET_SORTS, tie_breaker="pk", rows=query.rows
+    )
 
 
 @dataclass(frozen=True)

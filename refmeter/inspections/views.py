@@ -13,13 +13,14 @@ from django.utils.translation import gettext as _
 from refmeter.common.forms import form_problems
 from refmeter.common.listing import list_params
 from refmeter.common.pdf import document_pdf
-from refmeter.common.tables import attachment, export_name
+from refmeter.common.tables import attachment, export_name, export_refused, xlsx_response
 from refmeter.inspections.documents import route_sheet_document
 from refmeter.inspections.forms import InspectionPlanForm, TargetFilterForm
 from refmeter.inspections.selectors import (
     TARGET_SORTS,
     photo_get,
     plan_rows,
+    plan_target_export,
     plan_target_page,
     route_stops,
 )
@@ -91,6 +92,55 @@ def plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
             "problems": form_problems(form) if form.is_bound and not form.is_valid() else [],
         },
     )
+
+
+@login_required
+def plans_export(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    today = timezone.localdate()
+    rows = (
+        [row.period_start, row.period_end, row.unit_name, row.targets, row.done,
+         row.targets - row.done, row.findings, _("已逾期") if row.overdue else "", row.seed]
+        for row in plan_rows(user=user, today=today)
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("周期检查计划"),
+        header=[_("检查期开始"), _("检查期结束"), _("供电单位"), _("抽查点数"), _("已检查"),
+                _("待检查"), _("发现问题"), _("逾期"), _("随机种子")],
+        rows=rows,
+        name=export_name(_("周期检查计划"), user.unit.name if user.unit else "",
+                         today.isoformat(), extension="xlsx"),
+    )  # fmt: skip
+
+
+@login_required
+def plan_targets_export(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The plan's points that the page's filters keep, every page of them."""
+    form = TargetFilterForm(request.GET)
+    if not form.is_valid():
+        return export_refused(request, form_problems(form))
+    found = plan_target_export(
+        user=_user(request), plan_id=plan_id,
+        params=list_params(request.GET, sort_keys=list(TARGET_SORTS), default_sort="account"),
+        **form.cleaned_data,
+    )  # fmt: skip
+    if found is None:
+        return render(request, "refusal.html", {"message": _("未找到该检查计划。")}, status=404)
+    plan, targets = found
+    rows = (
+        [row["account_number"], row["name"], row["address"], row["customer"], row["area"],
+         _("已检查") if row["done"] else _("待检查"), row["finding"], row["recorded_at"],
+         row["note"]]
+        for row in targets
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("检查计划点位"),
+        header=[_("户号"), _("户名"), _("设备地址"), _("客户"), _("台区编号"), _("检查状态"),
+                _("检查结果"), _("检查时间"), _("说明")],
+        rows=rows,
+        name=export_name(_("检查计划点位"), plan.unit.name, f"{plan.period_start:%Y-%m-%d}",
+                         plan.pk, extension="xlsx"),
+    )  # fmt: skip
 
 
 @login_required

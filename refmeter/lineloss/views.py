@@ -16,7 +16,7 @@ from refmeter.common.forms import form_problems
 from refmeter.common.listing import Listing, list_params, page_list
 from refmeter.common.periods import Period, UnusableMonth, month_parse
 from refmeter.common.spreadsheets import UnreadableSpreadsheet, open_sheets
-from refmeter.common.tables import csv_response, export_name, xlsx_response
+from refmeter.common.tables import csv_response, export_name, export_refused, xlsx_response
 from refmeter.lineloss.forms import ReportFilterForm
 from refmeter.lineloss.selectors import (
     REPORT_SORTS,
@@ -131,7 +131,9 @@ def export(request: HttpRequest, fmt: str) -> HttpResponse:
     period = _period(request)
     everything = _report(request, period)
     # The export holds what the page's filters and sort show, every page of it.
-    _form, listing, _problems = _listing(request, everything, whole=True)
+    _form, listing, problems = _listing(request, everything, whole=True)
+    if problems:
+        return export_refused(request, problems)
     rows = _export_rows(listing.rows)
     unit = _user(request).unit
     parts = (_("台区线损"), unit.name if unit else "", f"{period.start_date:%Y-%m}")

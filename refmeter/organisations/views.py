@@ -20,8 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from refmeter.common.forms import form_problems
-from refmeter.common.listing import list_params, page_queryset
-from refmeter.common.tables import export_name, xlsx_response
+from refmeter.common.listing import export_queryset, list_params, page_queryset
+from refmeter.common.tables import export_name, export_refused, xlsx_response
 from refmeter.organisations import selectors
 from refmeter.organisations.forms import RoleForm, UserFilterForm, UserNewForm
 from refmeter.organisations.models import User
@@ -64,16 +64,22 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def user_export(request: HttpRequest) -> HttpResponse:
-    _form, users, _problems = _filtered(request)
+    _form, users, problems = _filtered(request)
+    if problems:
+        return export_refused(request, problems)
     now = timezone.now()
-    records = list(selectors.with_live_tokens(users, now=now).order_by("unit__path", "username"))
+    params = list_params(request.GET, sort_keys=list(selectors.USER_SORTS), default_sort="unit")
+    lines = export_queryset(
+        selectors.with_live_tokens(users, now=now), params, columns=selectors.USER_SORTS,
+        rows=lambda records: selectors.user_lines(records, now=now),
+    )  # fmt: skip
     return xlsx_response(
         title=_("用户"),
         header=[_("工号"), _("姓名"), _("单位编码"), _("单位"), _("岗位角色"), _("手机"), _("状态"),
                 _("最近登录"), _("有效接口令牌")],
-        rows=[[line.username, line.full_name, line.unit_code, line.unit_name, line.role_label,
+        rows=([line.username, line.full_name, line.unit_code, line.unit_name, line.role_label,
                line.phone, line.state, line.last_login, line.live_tokens]
-              for line in selectors.user_lines(records, now=now)],
+              for line in lines),
         name=export_name(_("用户"), timezone.localdate().isoformat(), extension="xlsx"),
     )  # fmt: skip
 

@@ -16,8 +16,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from refmeter.common.forms import add_problems, form_problems
-from refmeter.common.listing import list_params, page_queryset
-from refmeter.common.tables import export_name, xlsx_response
+from refmeter.common.listing import ListParams, export_queryset, list_params, page_queryset
+from refmeter.common.tables import (
+    Sheet,
+    export_name,
+    export_refused,
+    workbook_response,
+    xlsx_response,
+)
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed
 from refmeter.organisations.selectors import user_may
@@ -74,9 +80,8 @@ GROUP_SORTS = {
 }
 
 
-@registry_view
-def group_search(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+def _group_search(request: HttpRequest, user: User) -> tuple[GroupSearchForm, bool, Any]:
+    """The search form, whether its filters are usable, and the groups they find."""
     form = GroupSearchForm(request.GET or None, user=user)
     filters: dict[str, Any] = {}
     valid = not form.is_bound or form.is_valid()
@@ -85,6 +90,13 @@ def group_search(request: HttpRequest) -> HttpResponse:
         if "unit" in filters:
             filters["unit_id"] = filters.pop("unit")
     groups = selectors.group_search(user=user, as_of=today(), **filters)
+    return form, valid, groups
+
+
+@registry_view
+def group_search(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form, valid, groups = _group_search(request, user)
     if not valid:
         # a wrong filter (an inverted date range) is shown, not answered with every group
         groups = groups.none()
@@ -109,17 +121,66 @@ def group_search(request: HttpRequest) -> HttpResponse:
     )
 
 
+@registry_view
+def group_search_export(request: HttpRequest) -> HttpResponse:
+    """The groups the search finds with its filters and sort, every page of them."""
+    user = _user(request)
+    form, valid, groups = _group_search(request, user)
+    if not valid:
+        return export_refused(request, form_problems(form))
+    as_of = today()
+    params = list_params(request.GET, sort_keys=list(GROUP_SORTS), default_sort="customer")
+    rows = (
+        [row.unit_name, row.customer_name, row.base_account_number, row.base_name,
+         row.base_address, row.device_type, row.meter_asset_number, row.created_date,
+         row.status_label, row.active_points]
+        for row in export_queryset(
+            groups, params, columns=GROUP_SORTS, tie_breaker="id",
+            rows=lambda batch: selectors.group_rows(groups=batch, as_of=as_of),
+        )
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("基准户查询"),
+        header=[_("供电单位"), _("客户"), _("基准户号"), _("基准户名"), _("设备地址"), _("设备类型"),
+                _("电能表资产编号"), _("立户日期"), _("状态"), _("在用点数")],
+        rows=rows,
+        name=export_name(_("基准户查询"), user.unit.name if user.unit else "",
+                         as_of.isoformat(), extension="xlsx"),
+    )  # fmt: skip
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _history_form(request: HttpRequest) -> GroupHistoryFilterForm:
+    return GroupHistoryFilterForm(
+        request.GET,
+        actions=[(key, str(label)) for key, label in selectors.ACTION_LABELS.items()],
+    )
+
+
+def _history_filter(data: dict[str, Any]) -> selectors.HistoryFilter:
+    return selectors.HistoryFilter(
+        action=data.get("history_action", ""),
+        since=_day_start(data["history_from"]) if data.get("history_from") else None,
+        # The last day counts whole: up to the start of the next.
+        before=_day_start(data["history_to"] + dt.timedelta(days=1))
+        if data.get("history_to") else None,
+    )  # fmt: skip
+
+
+def _history_params(request: HttpRequest) -> ListParams:
+    return list_params(
+        request.GET, sort_keys=list(selectors.HISTORY_SORTS), default_sort="-time",
+        page_size=HISTORY_PAGE_SIZE, prefix="history_",
+    )  # fmt: skip
 
 
 @registry_view
 def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
     user = _user(request)
-    history_form = GroupHistoryFilterForm(
-        request.GET,
-        actions=[(key, str(label)) for key, label in selectors.ACTION_LABELS.items()],
-    )
+    history_form = _history_form(request)
     valid = history_form.is_valid()
     data = history_form.cleaned_data if valid else {}
     shown = selectors.group_page(
@@ -128,17 +189,8 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
         as_of=today(),
         page_number=request.GET.get("page"),
         page_size=settings.REFMETER_PAGE_SIZE,
-        history_params=list_params(
-            request.GET, sort_keys=list(selectors.HISTORY_SORTS), default_sort="-time",
-            page_size=HISTORY_PAGE_SIZE, prefix="history_",
-        ),
-        history_filter=selectors.HistoryFilter(
-            action=data.get("history_action", ""),
-            since=_day_start(data["history_from"]) if data.get("history_from") else None,
-            # The last day counts whole: up to the start of the next.
-            before=_day_start(data["history_to"] + dt.timedelta(days=1))
-            if data.get("history_to") else None,
-        ),
+        history_params=_history_params(request),
+        history_filter=_history_filter(data),
         request_query=request.GET,
     )  # fmt: skip
     history = shown.history_listing
@@ -164,6 +216,36 @@ def group_detail(request: HttpRequest, group_id: int) -> HttpResponse:
             "may_export": user_may(user=user, action=Action.EXPORT_REGISTRY),
         },
     )
+
+
+@registry_view
+def group_history_export(request: HttpRequest, group_id: int) -> HttpResponse:
+    """The group's change history with the page's filters and order, every page of it."""
+    history_form = _history_form(request)
+    if not history_form.is_valid():
+        return export_refused(request, form_problems(history_form))
+    found = selectors.group_history_export(
+        user=_user(request), group_id=group_id, params=_history_params(request),
+        history_filter=_history_filter(history_form.cleaned_data),
+    )  # fmt: skip
+    rows = (
+        [line.occurred_at, line.actor_name, line.subject_label, line.action,
+         "\n".join(f"{field}：{_shown(before)} → {_shown(after)}"
+                   for field, before, after in line.changes),
+         line.reason, line.work_order]
+        for line in found.lines
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("群组变更记录"),
+        header=[_("时间"), _("操作人"), _("对象"), _("操作"), _("内容"), _("原因"), _("工单")],
+        rows=rows,
+        name=export_name(_("群组变更记录"), found.base_account_number, today().isoformat(),
+                         extension="xlsx"),
+    )  # fmt: skip
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None or value == "" else str(value)
 
 
 @registry_view
@@ -337,3 +419,26 @@ def statistics(request: HttpRequest) -> HttpResponse:
     stats = selectors.point_statistics(user=_user(request), as_of=today())
     areas = _page(request, stats.by_area)
     return render(request, "registry/statistics.html", {"stats": stats, "areas": areas})
+
+
+@registry_view
+def statistics_export(request: HttpRequest) -> HttpResponse:
+    """The statistics page's three tables, one sheet each (every area, not one page)."""
+    user = _user(request)
+    stats = selectors.point_statistics(user=user, as_of=today())
+    points = _("在用点数")
+    return workbook_response(
+        sheets=[
+            Sheet(title=_("按客户"), header=[_("序号"), _("客户"), points],
+                  rows=[*([index, row["customer"], row["points"]]
+                          for index, row in enumerate(stats.by_customer, start=1)),
+                        [None, _("合计"), stats.total]]),
+            Sheet(title=_("按设备类型"), header=[_("设备类型"), points],
+                  rows=([row["device_type"], row["points"]] for row in stats.by_device_type)),
+            Sheet(title=_("按台区"), header=[_("台区编号"), _("台区名称"), points],
+                  rows=([row["area_number"], row["area"], row["points"]]
+                        for row in stats.by_area)),
+        ],
+        name=export_name(_("点位统计"), user.unit.name if user.unit else "",
+                         stats.as_of.isoformat(), extension="xlsx"),
+    )  # fmt: skip

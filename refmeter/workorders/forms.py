@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from refmeter.common.forms import BusinessDateField, DateInput, text_field
@@ -110,6 +112,19 @@ class ReturnForm(forms.Form):
     reason = forms.CharField(label=_("退回原因"), max_length=500)
 
 
+# The order list's tabs.
+ORDER_VIEWS = (("mine", _("待我办理")), ("open", _("全部在途")), ("done", _("已办结")))
+
+
+def order_view(value: str | None) -> str:
+    """The tab asked for, or the default one for anything else."""
+    return value if value in dict(ORDER_VIEWS) else "mine"
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 class OrderFilterForm(forms.Form):
     """The filters of the order list; the tab (``view``) is read on its own."""
 
@@ -142,3 +157,15 @@ class OrderFilterForm(forms.Form):
             end_label=str(_("受理日期至")),
         )
         return data
+
+    def search_filters(self) -> dict[str, Any]:
+        """The valid form's filters as ``orders_search`` takes them."""
+        data = self.cleaned_data
+        return {
+            "text": data["text"], "kind": data["kind"], "step": data["step"],
+            "unit_id": data["unit"],
+            # The days are the service hall's: from the first day's start to the last's end.
+            "created_from": _day_start(data["created_from"]) if data["created_from"] else None,
+            "created_before": _day_start(data["created_to"] + dt.timedelta(days=1))
+            if data["created_to"] else None,
+        }  # fmt: skip

@@ -1,12 +1,14 @@
 from django.urls import path
 
-from refmeter.workorders import views
+from refmeter.workorders import exports, views
 
 app_name = "workorders"
 
 urlpatterns = [
     path("", views.order_list, name="list"),
+    path("orders.xlsx", exports.order_list_export, name="list_export"),
     path("deadlines/", views.archive_deadlines, name="deadlines"),
+    path("deadlines.xlsx", exports.archive_deadlines_export, name="deadlines_export"),
     path("new/", views.new_install, name="new_install"),
     path("template.xlsx", views.application_template, name="template"),
     path("groups/<int:group_id>/<str:kind>/", views.group_order_start, name="group_start"),

@@ -104,32 +104,17 @@ def _version(request: HttpRequest) -> int | None:
 # ---------------------------------------------------------------- lists
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 @order_page
 def order_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    view = request.GET.get("view", "mine")
-    if view not in ("mine", "open", "done"):
-        view = "mine"
+    view = forms.order_view(request.GET.get("view"))
     form = forms.OrderFilterForm(
         request.GET, units=[(unit.pk, unit.name) for unit in units_visible_to(user=user)]
     )
     valid = form.is_valid()
-    filters: dict[str, Any] = {}
-    if valid:
-        data = form.cleaned_data
-        filters = {
-            "text": data["text"], "kind": data["kind"], "step": data["step"],
-            "unit_id": data["unit"],
-            # The days are the service hall's: from the first day's start to the last's end.
-            "created_from": _day_start(data["created_from"]) if data["created_from"] else None,
-            "created_before": _day_start(data["created_to"] + dt.timedelta(days=1))
-            if data["created_to"] else None,
-        }  # fmt: skip
-    orders = selectors.orders_search(user=user, view=view, **filters)
+    orders = selectors.orders_search(
+        user=user, view=view, **(form.search_filters() if valid else {})
+    )
     if not valid:
         # A wrong filter (an inverted date range) is shown, not answered with no orders.
         orders = orders.none()
@@ -144,7 +129,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "workorders/order_list.html",
         {
             "view": view,
-            "views": [("mine", _("待我办理")), ("open", _("全部在途")), ("done", _("已办结"))],
+            "views": forms.ORDER_VIEWS,
             "form": form,
             "problems": [] if valid else form_problems(form),
             "listing": listing,

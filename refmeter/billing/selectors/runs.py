@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from refmeter.billing.models import Bill, BillingRun, BillStatus, ProblemReason
+from refmeter.common.listing import in_batches
 from refmeter.organisations.models import User
 from refmeter.organisations.selectors import unit_scope
 
@@ -25,6 +28,52 @@ def visible_runs(*, user: User) -> QuerySet[BillingRun]:
 def visible_bills(*, user: User) -> QuerySet[Bill]:
     """Issued bills of the user's units; a withdrawn bill is still found by its own page."""
     return Bill.objects.filter(unit_scope(user=user, unit_field="group__unit"))
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A month of the runs list, with its issued bills' totals."""
+
+    run_id: int
+    period: str
+    unit_name: str
+    status_label: str
+    computed_at: Any
+    closed_at: Any
+    billed: int
+    unbilled: int
+    billed_energy: Decimal
+    total_amount: Decimal
+
+
+def _cents(value: Any) -> Decimal:
+    # SQLite sums decimals as floats' text: keep the two places of the columns.
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def run_rows(*, runs: QuerySet[BillingRun]) -> Iterator[RunRow]:
+    """Every run of ``runs`` in the list's order (newest month first), with its totals,
+    read in batches: one query per batch whatever the number of runs or bills."""
+    issued = Q(bills__status=BillStatus.ISSUED)
+    annotated = runs.annotate(
+        billed=Count("bills", filter=issued),
+        energy=Sum("bills__billed_energy", filter=issued),
+        amount=Sum("bills__total_amount", filter=issued),
+    ).order_by("-period_start", "unit__path", "pk")
+    for batch in in_batches(annotated):
+        for run in batch:
+            yield RunRow(
+                run_id=run.pk,
+                period=f"{run.period_start:%Y-%m}",
+                unit_name=run.unit.name,
+                status_label=run.get_status_display(),
+                computed_at=run.computed_at,
+                closed_at=run.closed_at,
+                billed=run.billed,
+                unbilled=len(run.problems),
+                billed_energy=_cents(run.energy),
+                total_amount=_cents(run.amount),
+            )
 
 
 def run_get(*, user: User, run_id: int) -> BillingRun | None:

@@ -19,6 +19,8 @@ from refmeter.billing.forms import BackBillingForm
 from refmeter.billing.models import BackBilling, BackBillingMethod, BackBillingStatus
 from refmeter.billing.selectors import back_billing as selectors
 from refmeter.common.forms import add_problems
+from refmeter.common.listing import in_batches
+from refmeter.common.tables import export_name, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, ActionNotAllowed, refusal_message
 from refmeter.registry.selectors import RecordNotVisible
@@ -41,16 +43,22 @@ def _number(value: str | None) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-@login_required
-def back_billing_list(request: HttpRequest) -> HttpResponse:
-    """The unit's back-billings by state; ``case`` or ``group`` narrow them to one record's."""
-    user = _user(request)
+def _tab(request: HttpRequest) -> tuple[str, int | None, int | None]:
+    """The tab (a state) and the record the list is narrowed to, if any."""
     case_id = _number(request.GET.get("case"))
     group_id = _number(request.GET.get("group"))
     narrowed = case_id is not None or group_id is not None
     status = request.GET.get("status") or (selectors.ALL if narrowed else BackBillingStatus.DRAFT)
     if status not in selectors.TABS:
         status = selectors.ALL
+    return status, case_id, group_id
+
+
+@login_required
+def back_billing_list(request: HttpRequest) -> HttpResponse:
+    """The unit's back-billings by state; ``case`` or ``group`` narrow them to one record's."""
+    user = _user(request)
+    status, case_id, group_id = _tab(request)
     try:
         items = selectors.visible_back_billings(
             user=user, status=status, case_id=case_id, group_id=group_id
@@ -79,6 +87,38 @@ def back_billing_list(request: HttpRequest) -> HttpResponse:
             "query": urlencode({**narrowing, "status": status}),
         },
     )
+
+
+@login_required
+def back_billing_export(request: HttpRequest) -> HttpResponse:
+    """The list's tab, every page of it, newest first as the page shows it."""
+    user = _user(request)
+    status, case_id, group_id = _tab(request)
+    try:
+        items = selectors.visible_back_billings(
+            user=user, status=status, case_id=case_id, group_id=group_id
+        )
+    except ActionNotAllowed as error:
+        return _refusal(request, str(error), 403)
+    rows = (
+        [row.back_billing_id, row.status_label, row.base_account_number, row.customer_name,
+         row.case_label, row.method_label, row.period_start, row.period_end, row.energy,
+         row.amount, row.created_by, row.created_at, row.approved_by, row.approved_at,
+         row.withdrawn_by, row.withdrawn_at, row.withdrawal_reason]
+        for batch in in_batches(items)
+        for row in selectors.back_billing_rows(items=batch)
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("退补"),
+        header=[_("编号"), _("状态"), _("基准户号"), _("客户"), _("异常"), _("计算方法"),
+                _("退补期间开始"), _("退补期间结束（不含）"), _("退补电量（kWh）"), _("退补金额（元）"), _("计算人"),
+                _("计算时间"), _("审批人"), _("审批时间"), _("撤回人"), _("撤回时间"),
+                _("撤回原因")],
+        rows=rows,
+        name=export_name(_("退补"), selectors.tab_label(status),
+                         user.unit.name if user.unit else "", timezone.localdate().isoformat(),
+                         extension="xlsx"),
+    )  # fmt: skip
 
 
 @login_required

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import cast
 
 from django.contrib import messages
@@ -16,8 +17,8 @@ from refmeter.billing.forms import BillFilterForm
 from refmeter.billing.models import Bill, BillingRun
 from refmeter.billing.selectors import runs as selectors
 from refmeter.common.forms import form_problems
-from refmeter.common.listing import Listing, list_params, page_queryset
-from refmeter.common.tables import attachment, export_name, xlsx_response
+from refmeter.common.listing import Listing, export_queryset, list_params, page_queryset
+from refmeter.common.tables import attachment, export_name, export_refused, xlsx_response
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import ActionNotAllowed
 
@@ -73,6 +74,25 @@ def runs(request: HttpRequest) -> HttpResponse:
         },
         status=400 if period_error else 200,
     )
+
+
+@login_required
+def runs_export(request: HttpRequest) -> HttpResponse:
+    """Every month of the user's units (the page shows the latest 60), newest first."""
+    user = _user(request)
+    rows = (
+        [row.period, row.unit_name, row.status_label, row.computed_at, row.closed_at, row.billed,
+         row.unbilled, row.billed_energy, row.total_amount]
+        for row in selectors.run_rows(runs=selectors.visible_runs(user=user))
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("电费账期"),
+        header=[_("账期"), _("供电单位"), _("状态"), _("计算时间"), _("关账时间"), _("已出账户数"),
+                _("未出账户数"), _("结算电量（kWh）"), _("应收电费（元）")],
+        rows=rows,
+        name=export_name(_("电费账期"), user.unit.name if user.unit else "",
+                         timezone.localdate().isoformat(), extension="xlsx"),
+    )  # fmt: skip
 
 
 def _run_or_refusal(request: HttpRequest, run_id: int) -> BillingRun | HttpResponse:
@@ -174,6 +194,34 @@ def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
         rows=rows,
         name=export_name(_("电费"), run.unit.name, f"{run.period_start:%Y-%m}", extension="xlsx"),
     )
+
+
+@login_required
+def run_bills_export(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run page's bill list with its filters and sort, every page of it."""
+    run = _run_or_refusal(request, run_id)
+    if isinstance(run, HttpResponse):
+        return run
+    form = BillFilterForm(request.GET)
+    if not form.is_valid():
+        return export_refused(request, form_problems(form))
+    bills = selectors.run_bills(user=_user(request), run=run, **form.cleaned_data)
+    params = list_params(request.GET, sort_keys=list(selectors.BILL_SORTS), default_sort="account")
+    listed: Iterator[Bill] = export_queryset(bills, params, columns=selectors.BILL_SORTS)
+    rows = (
+        [bill.number, bill.base_account_number, bill.customer_name, bill.get_kind_display(),
+         bill.reference_energy, bill.point_days, bill.billed_energy, bill.adjustment_amount,
+         bill.total_amount]
+        for bill in listed
+    )  # fmt: skip
+    return xlsx_response(
+        title=_("电费账单"),
+        header=[_("账单号"), _("基准户号"), _("客户"), _("类型"), _("参考表电量"), _("点·天"),
+                _("结算电量"), _("退补金额"), _("应收电费")],
+        rows=rows,
+        name=export_name(_("电费账单"), run.unit.name, f"{run.period_start:%Y-%m}",
+                         extension="xlsx"),
+    )  # fmt: skip
 
 
 def _bill_or_refusal(request: HttpRequest, bill_id: int) -> Bill | HttpResponse:

@@ -27,7 +27,7 @@ from refmeter.registry.selectors.multipliers import (
     max_concurrent,
     multiplier_spans,
 )
-from refmeter.registry.selectors.pages import GroupPage, group_page
+from refmeter.registry.selectors.pages import GroupPage, group_history_export, group_page
 from refmeter.registry.selectors.places import access_point_lookup, access_point_number_problem
 from refmeter.registry.selectors.points import (
     PointRow,
@@ -72,6 +72,7 @@ __all__ = [
     "group_detail",
     "group_get",
     "group_history",
+    "group_history_export",
     "group_multiplier_history",
     "group_multiplier_on",
     "group_page",

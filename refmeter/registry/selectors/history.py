@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _lazy
 
 from refmeter.audit.selectors import AuditLine, audit_entries, audit_history, audit_lines
-from refmeter.common.listing import Listing, ListParams, page_queryset
+from refmeter.common.listing import Listing, ListParams, export_queryset, page_queryset
 from refmeter.common.versions import Meanwhile
 from refmeter.registry.models import Group, GroupStatus, Point, PointStatus
 
@@ -25,19 +26,33 @@ class HistoryFilter:
     before: dt.datetime | None = None
 
 
+def _history_entries(*, group_id: int, filters: HistoryFilter) -> Any:
+    return audit_entries(
+        subject_type="group", subject_id=group_id, include_children=True,
+        actions=[filters.action] if filters.action else [], since=filters.since,
+        before=filters.before,
+    )  # fmt: skip
+
+
+def _history_export(
+    *, group_id: int, params: ListParams, filters: HistoryFilter
+) -> Iterator[AuditLine]:
+    """Every change the page's filters keep, in the page's order, read in batches; the
+    caller has checked the group is visible."""
+    return export_queryset(
+        _history_entries(group_id=group_id, filters=filters), params, columns=HISTORY_SORTS,
+        rows=lambda batch: history_for_people(audit_lines(batch)),
+    )  # fmt: skip
+
+
 def _history_page(
     *, group_id: int, params: ListParams, filters: HistoryFilter, request_query: Any
 ) -> Listing[AuditLine]:
     """One page of the changes of a group and its points (the count and the page), in the
     user's language; the caller has checked the group is visible."""
-    entries = audit_entries(
-        subject_type="group", subject_id=group_id, include_children=True,
-        actions=[filters.action] if filters.action else [], since=filters.since,
-        before=filters.before,
-    )  # fmt: skip
     return page_queryset(
-        entries, params, columns=HISTORY_SORTS, request_query=request_query,
-        prefix="history_", rows=lambda page: history_for_people(audit_lines(page)),
+        _history_entries(group_id=group_id, filters=filters), params, columns=HISTORY_SORTS,
+        request_query=request_query, prefix="history_", rows=lambda page: history_for_people(audit_lines(page)),
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from refmeter.registry.selectors.groups import (
     _group_detail,
     group_get,
 )
-from refmeter.registry.selectors.history import HistoryFilter, _history_page
+from refmeter.registry.selectors.history import HistoryFilter, _history_export, _history_page
 from refmeter.registry.selectors.multipliers import MultiplierSpan, multiplier_spans
 from refmeter.registry.selectors.points import _ROW_FIELDS, PointRow, _point_rows_from_values
 from refmeter.registry.selectors.terms import TermsRow, group_terms_history
@@ -90,4 +91,27 @@ def group_page(
             filters=history_filter or HistoryFilter(),
             request_query=request_query,
         ),
+    )
+
+
+@dataclass(frozen=True)
+class GroupHistoryExport:
+    base_account_number: str
+    lines: Iterator[AuditLine]
+
+
+def group_history_export(
+    *, user: User, group_id: int, params: ListParams, history_filter: HistoryFilter
+) -> GroupHistoryExport:
+    """The group page's change history with its filters and order, every page of it (the
+    group's visibility checked as the page checks it)."""
+    group = group_get(user=user, group_id=group_id)
+    base = (
+        Point.objects.filter(group=group, kind=PointKind.BASE)
+        .values_list("account_number", flat=True)
+        .first()
+    )
+    return GroupHistoryExport(
+        base_account_number=base or "",
+        lines=_history_export(group_id=group.pk, params=params, filters=history_filter),
     )
