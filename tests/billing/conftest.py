@@ -32,3 +32,20 @@ def billing(city):
 @pytest.fixture
 def second_billing(city):
     return factories.user(unit=city.south, role=Role.BILLING, username="approver")
+
+
+@pytest.fixture
+def history(city, group):
+    """The back-billing tests' group: March-May 2 kWh a day (normal); June: the meter records
+    only 1 kWh a day."""
+    start = dt.date(2026, 3, 1)
+    values, value = [], Decimal(500)
+    for day in range(123):
+        values.append(value)
+        value += 2 if start + dt.timedelta(days=day) < dt.date(2026, 6, 1) else 1
+    factories.readings(group, start, values)
+
+
+@pytest.fixture
+def north_billing(city):
+    return factories.user(unit=city.north, role=Role.BILLING, username="north_biller")

@@ -50,11 +50,6 @@ def north_group(city, group):
 
 
 @pytest.fixture
-def north_billing(city):
-    return factories.user(unit=city.north, role=Role.BILLING, username="north_biller")
-
-
-@pytest.fixture
 def company_billing(city):
     return factories.user(unit=city.company, role=Role.BILLING, username="company_biller")
 
