@@ -38,9 +38,15 @@ def font_path() -> Path:
 
 @cache
 def register_cjk_font() -> str:
-    """Register the font with reportlab once; returns its name."""
+    """Register the font with reportlab once; returns its name. Every refmeter PDF starts
+    here, so this is also where reportlab is set up for them."""
+    from reportlab import rl_config
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
+
+    # Binary (Flate-only) streams: reportlab's default ASCII85 layer on top made a label PDF
+    # a sixth bigger, and encoding it took time for nothing.
+    rl_config.useA85 = 0
 
     path = font_path()
     options = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}

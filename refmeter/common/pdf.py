@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from refmeter.common.fonts import register_cjk_font
+from refmeter.common.qr import qr_modules
 
 
 @dataclass(frozen=True)
@@ -114,14 +115,12 @@ def shown(value: object) -> str:
 
 
 def qr_image(url: str, size_mm: float) -> Any:
-    import segno
     from reportlab.lib.units import mm
     from reportlab.platypus import Image
 
+    # A flowable image is read from a file: the code as a PNG of a few hundred bytes.
     buffer = io.BytesIO()
-    segno.make(url, error="m", micro=False, boost_error=False).save(
-        buffer, kind="png", scale=4, border=4
-    )
+    qr_modules(url).save(buffer, format="PNG")
     buffer.seek(0)
     return Image(buffer, width=size_mm * mm, height=size_mm * mm)
 

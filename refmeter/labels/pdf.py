@@ -1,22 +1,19 @@
 """Label PDFs: each label shows its QR code, the account number and a short address,
-in an embedded CJK font. Written page by page to a file, so 10,000 labels need no
-more memory than a few pages."""
+in an embedded CJK font. reportlab holds the document until it saves it: about 9 KiB of
+memory a label beyond the process's own (bench/labels_pdf.py)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO
 
-import segno
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from refmeter.common.fonts import register_cjk_font
+from refmeter.common.qr import qr_modules
 from refmeter.labels.layouts import Layout
-
-QR_BORDER_MODULES = 4
 
 
 @dataclass(frozen=True)
@@ -26,15 +23,6 @@ class LabelPrint:
     name: str
     short_address: str
     serial: int
-
-
-def qr_png(url: str) -> bytes:
-    """A 1-bit PNG, one pixel per module, with its quiet zone; scaled up when drawn."""
-    buffer = io.BytesIO()
-    segno.make(url, error="m", micro=False, boost_error=False).save(
-        buffer, kind="png", scale=1, border=QR_BORDER_MODULES
-    )
-    return buffer.getvalue()
 
 
 def _wrap(text: str, *, font: str, size: float, width: float, lines: int) -> list[str]:
@@ -95,9 +83,7 @@ def labels_pdf(
         size = layout.qr_size * mm
         pad = max(0.0, (layout.label_height * mm - size) / 2)
         qr_left = left + pad * 0.5
-        canvas.drawImage(
-            ImageReader(io.BytesIO(qr_png(label.url))), qr_left, bottom + pad, size, size
-        )
+        canvas.drawImage(ImageReader(qr_modules(label.url)), qr_left, bottom + pad, size, size)
         # The caption under the code tells whoever finds the label what scanning it does.
         canvas.setFont(font, 5.5)
         canvas.drawCentredString(

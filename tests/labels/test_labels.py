@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pypdfium2
 import pytest
+import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -45,7 +46,8 @@ def issue(city, group):
 
 
 def decode_pdf(data: bytes, layout) -> list[str]:
-    """Rasterise every page at 300 dpi and decode each label's QR code with OpenCV."""
+    """Rasterise every page at 300 dpi and decode each label's QR code with OpenCV, and again
+    with zxing-cpp."""
     # OpenCV's two QR decoders, as a phone app tries more than one way to read a code.
     detectors = [cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()]
     found = []
@@ -64,11 +66,17 @@ def decode_pdf(data: bytes, layout) -> list[str]:
                 ]
                 if cell.size == 0 or np.all(cell > 250):
                     continue
+                text = ""
                 for detector in detectors:
                     text, _points, _straight = detector.detectAndDecode(cell)
                     if text:
                         found.append(text)
                         break
+                # zxing-cpp, a second decoder of another lineage, reads the same text.
+                read = zxingcpp.read_barcodes(
+                    np.ascontiguousarray(cell), formats=zxingcpp.BarcodeFormat.QRCode
+                )
+                assert [code.text for code in read] == ([text] if text else []), (row, column)
     document.close()
     return found
 
