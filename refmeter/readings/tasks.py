@@ -8,7 +8,7 @@ from django_tasks import TaskContext, task
 from refmeter.common.jobs import job_run, job_task
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
 from refmeter.common.uploads import upload_discard, upload_open
-from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
+from refmeter.readings.services import UnableToImportReadings, readings_import_file
 
 READINGS_IMPORT = "readings_import"
 
@@ -28,9 +28,9 @@ def readings_import_task(context: TaskContext, job_id: int) -> None:
             # finds the job either not done (and imports) or done (and is refused).
             # The upload is read a line (or a sheet row) at a time, never whole.
             with upload_open(path) as data, transaction.atomic():
-                result = readings_import(
+                result = readings_import_file(
                     actor=run.user,
-                    rows=rows_from_file(data, run.job.parameters["file_name"]),
+                    data=data,
                     file_name=run.job.parameters["file_name"],
                     today=timezone.localdate(),
                     now=timezone.now(),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from refmeter.common.spreadsheets import UnreadableSpreadsheet
 from refmeter.organisations.management.actor import command_actor
 from refmeter.organisations.permissions import ActionNotAllowed
-from refmeter.readings.services import UnableToImportReadings, readings_import, rows_from_file
+from refmeter.readings.services import UnableToImportReadings, readings_import_file
 
 
 class Command(BaseCommand):
@@ -35,14 +35,15 @@ class Command(BaseCommand):
             sys.stderr.flush()
 
         try:
-            result = readings_import(
-                actor=actor,
-                rows=rows_from_file(path, path.name),  # read as it goes, never whole
-                file_name=path.name,
-                today=timezone.localdate(),
-                now=timezone.now(),
-                progress=progress,
-            )
+            with path.open("rb") as data:  # read as it goes, never whole
+                result = readings_import_file(
+                    actor=actor,
+                    data=data,
+                    file_name=path.name,
+                    today=timezone.localdate(),
+                    now=timezone.now(),
+                    progress=progress,
+                )
         except (UnableToImportReadings, UnreadableSpreadsheet, ActionNotAllowed) as error:
             sys.stderr.write("\n")
             problems = getattr(error, "problems", None) or [str(error)]

@@ -128,7 +128,7 @@ def _date(value: object) -> dt.date | None:
         return None
 
 
-class _Stage:
+class Stage:
     """The temporary staging table, on this transaction's connection."""
 
     NAME = "reading_stage"
@@ -238,7 +238,7 @@ def readings_import(
             [_("未找到表头：需要“电能表资产编号、冻结日期、正向有功总、反向有功总”四列。")]
         )
     row_number = len(head)
-    stage = _Stage()
+    stage = Stage()
     with transaction.atomic():
         stage.create()
         total = 0
@@ -317,31 +317,48 @@ def readings_import(
         if total == 0:
             stage.drop()
             raise UnableToImportReadings([_("文件中没有抄表数据。")])
-        progress(total, _("核对重复行"))
-        duplicates = _conflicting_duplicates()
-        if duplicates:
-            stage.drop()
-            transaction.set_rollback(True)
-            raise UnableToImportReadings(duplicates)
-        unique_rows = _drop_identical_duplicates()
-        if connection.vendor == "postgresql":
-            # Temporary tables are never analysed automatically; without statistics the
-            # planner may join the staged rows to the readings row by row.
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {_Stage.NAME}")
-        progress(total, _("写入"))
-        batch = ReadingBatch.objects.create(
-            file_name=file_name[:255], imported_at=now, imported_by=actor, rows=total
-        )
-        created, corrected = _merge(batch_id=batch.pk, now=now)
+        return staged_merge(
+            stage=stage, total=total, actor=actor, file_name=file_name, now=now,
+            progress=progress,
+        )  # fmt: skip
+
+
+def staged_merge(
+    *,
+    stage: Stage,
+    total: int,
+    actor: User | None,
+    file_name: str,
+    now: dt.datetime,
+    progress: Progress,
+) -> ReadingsImportResult:
+    """Every staged row has passed its checks: refuse a meter and day given twice with
+    different values, then merge into the readings. Inside the import's transaction."""
+    progress(total, _("核对重复行"))
+    duplicates = _conflicting_duplicates()
+    if duplicates:
         stage.drop()
-        batch.created, batch.corrected = created, corrected
-        batch.unchanged = unique_rows - created - corrected
-        batch.save(update_fields=["created", "corrected", "unchanged"])
-        if connection.vendor == "postgresql" and created > 50_000:
-            # Fresh statistics, so the next anomaly scan plans its joins on real row counts.
-            with connection.cursor() as cursor:
-                cursor.execute(f"ANALYZE {MeterReading._meta.db_table}")
+        transaction.set_rollback(True)
+        raise UnableToImportReadings(duplicates)
+    unique_rows = _drop_identical_duplicates()
+    if connection.vendor == "postgresql":
+        # Temporary tables are never analysed automatically; without statistics the
+        # planner may join the staged rows to the readings row by row.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Stage.NAME}")
+    progress(total, _("写入"))
+    batch = ReadingBatch.objects.create(
+        file_name=file_name[:255], imported_at=now, imported_by=actor, rows=total
+    )
+    created, corrected = _merge(batch_id=batch.pk, now=now)
+    stage.drop()
+    batch.created, batch.corrected = created, corrected
+    batch.unchanged = unique_rows - created - corrected
+    batch.save(update_fields=["created", "corrected", "unchanged"])
+    if connection.vendor == "postgresql" and created > 50_000:
+        # Fresh statistics, so the next anomaly scan plans its joins on real row counts.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {MeterReading._meta.db_table}")
     return ReadingsImportResult(total, created, corrected, batch.unchanged, batch.pk)
 
 
@@ -362,7 +379,7 @@ def _conflicting_duplicates() -> list[str]:
     distinct = " OR ".join(f"COUNT(DISTINCT {name}) > 1" for name in VALUE_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT meter, reading_date, MIN(row_number), MAX(row_number) FROM {_Stage.NAME} "
+            f"SELECT meter, reading_date, MIN(row_number), MAX(row_number) FROM {Stage.NAME} "
             f"GROUP BY meter, reading_date HAVING {distinct} "
             "ORDER BY MIN(row_number) LIMIT 200"
         )
@@ -377,10 +394,10 @@ def _conflicting_duplicates() -> list[str]:
 def _drop_identical_duplicates() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"DELETE FROM {_Stage.NAME} WHERE row_number NOT IN "
-            f"(SELECT MIN(row_number) FROM {_Stage.NAME} GROUP BY meter, reading_date)"
+            f"DELETE FROM {Stage.NAME} WHERE row_number NOT IN "
+            f"(SELECT MIN(row_number) FROM {Stage.NAME} GROUP BY meter, reading_date)"
         )
-        cursor.execute(f"SELECT COUNT(*) FROM {_Stage.NAME}")
+        cursor.execute(f"SELECT COUNT(*) FROM {Stage.NAME}")
         return int(cursor.fetchone()[0])
 
 
@@ -391,7 +408,7 @@ def _merge(*, batch_id: int, now: dt.datetime) -> tuple[int, int]:
     differs = " OR ".join(f"r.{name} IS DISTINCT FROM s.{name}" for name in VALUE_COLUMNS)
     if connection.vendor == "sqlite":
         differs = differs.replace("IS DISTINCT FROM", "IS NOT")
-    join = f"FROM {table} r JOIN {_Stage.NAME} s ON r.meter_asset_number = s.meter AND r.reading_date = s.reading_date"
+    join = f"FROM {table} r JOIN {Stage.NAME} s ON r.meter_asset_number = s.meter AND r.reading_date = s.reading_date"
     values = ", ".join(VALUE_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -403,7 +420,7 @@ def _merge(*, batch_id: int, now: dt.datetime) -> tuple[int, int]:
         corrected = cursor.rowcount
         assignments = ", ".join(f"{name} = s.{name}" for name in VALUE_COLUMNS)
         cursor.execute(
-            f"UPDATE {table} AS r SET {assignments}, batch_id = %s FROM {_Stage.NAME} s "
+            f"UPDATE {table} AS r SET {assignments}, batch_id = %s FROM {Stage.NAME} s "
             "WHERE r.meter_asset_number = s.meter AND r.reading_date = s.reading_date "
             f"AND ({differs})",
             [batch_id],
@@ -413,7 +430,7 @@ def _merge(*, batch_id: int, now: dt.datetime) -> tuple[int, int]:
         cursor.execute(
             f"INSERT INTO {table} (group_id, meter_asset_number, reading_date, {values}, batch_id) "
             f"SELECT s.group_id, s.meter, s.reading_date, "
-            f"{', '.join('s.' + name for name in VALUE_COLUMNS)}, %s FROM {_Stage.NAME} s "
+            f"{', '.join('s.' + name for name in VALUE_COLUMNS)}, %s FROM {Stage.NAME} s "
             "WHERE 1 = 1 ON CONFLICT (meter_asset_number, reading_date) DO NOTHING",
             [batch_id],
         )
