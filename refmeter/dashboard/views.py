@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from typing import cast
 
@@ -79,19 +78,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "plans": plan_rows(user=user, today=today)[:6],
             "pending_outages": pending,
             "trends": trends,
-            "trends_json": json.dumps(
-                {
-                    "months": trends.months,
-                    "trends": [
-                        {
-                            "key": t.key,
-                            "series": [{"label": s.label, "values": s.values} for s in t.series],
-                        }
-                        for t in trends.trends
-                    ],
-                },
-                ensure_ascii=False,
-            ),
+            "trends_data": {
+                "months": trends.months,
+                "trends": [
+                    {
+                        "key": t.key,
+                        "series": [{"label": s.label, "values": s.values} for s in t.series],
+                    }
+                    for t in trends.trends
+                ],
+            },
             "trend_units": units_visible_to(user=user).order_by("path")
             if trend_unit_choice
             else [],
