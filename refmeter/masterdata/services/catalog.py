@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange
 from refmeter.common import validators
-from refmeter.masterdata.services.base import LoadResult, audit, describe, insert, update
+from refmeter.common.bulk import insert
+from refmeter.masterdata.services.base import LoadResult, audit, describe, update
 from refmeter.masterdata.services.run import Writer
 from refmeter.masterdata.sheet import Table
 from refmeter.masterdata.specs import CHECKS, DETAILS

@@ -11,13 +11,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange
+from refmeter.common.bulk import insert, insert_values
 from refmeter.common.validators import access_point_number_problem
 from refmeter.masterdata.services.base import (
     LoadResult,
     audit,
     describe,
-    insert,
-    insert_values,
     update,
 )
 from refmeter.masterdata.services.run import Writer

@@ -20,9 +20,10 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange
+from refmeter.common.bulk import insert
 from refmeter.common.text import clean_text
 from refmeter.common.validators import mobile_problem
-from refmeter.masterdata.services.base import LoadResult, audit, insert, update
+from refmeter.masterdata.services.base import LoadResult, audit, update
 from refmeter.masterdata.services.run import Writer
 from refmeter.masterdata.sheet import Row, Table
 from refmeter.masterdata.specs import role_words

@@ -24,6 +24,7 @@ from refmeter.registry.services.groups import (
     group_create,
     group_update,
 )
+from refmeter.registry.services.loads import NewGroup, UnableToLoadGroups, groups_load
 from refmeter.registry.services.nearby_numbers import (
     NEARBY_HEADERS,
     NEARBY_KIND_WORDS,
@@ -53,6 +54,7 @@ __all__ = [
     "NEARBY_KIND_WORDS",
     "TERMS_FIELDS",
     "NearbyLoadResult",
+    "NewGroup",
     "PointInput",
     "UnableToActivateSubAccount",
     "UnableToAddSubAccounts",
@@ -63,6 +65,7 @@ __all__ = [
     "UnableToCreateGroup",
     "UnableToCreatePlace",
     "UnableToIssueAccountNumbers",
+    "UnableToLoadGroups",
     "UnableToLoadNearbyIndex",
     "UnableToSaveStaleEdit",
     "UnableToUpdateGroup",
@@ -75,6 +78,7 @@ __all__ = [
     "group_close",
     "group_create",
     "group_update",
+    "groups_load",
     "nearby_index_load",
     "nearby_resolve",
     "point_update",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
+from refmeter.common.bulk import chunked
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
@@ -77,53 +78,75 @@ def _check_points(
     label_offset: int,
 ) -> tuple[list[str], list[tuple[PointInput, AccessPoint | None]]]:
     """Validate point inputs as a whole; returns the problems and the resolved places."""
-    problems: list[str] = []
-    resolved: list[tuple[PointInput, AccessPoint | None]] = []
+    problems, places = check_point_inputs(
+        actor=actor,
+        inputs=inputs,
+        where=lambda index: _("第 %(row)d 个用电点") % {"row": index + label_offset},
+    )
+    return [problem for found in problems for problem in found], list(
+        zip(inputs, places, strict=True)
+    )
+
+
+def check_point_inputs(
+    *,
+    actor: User,
+    inputs: Sequence[PointInput],
+    where: Callable[[int], str],
+) -> tuple[list[list[str]], list[AccessPoint | None]]:
+    """Validate point inputs as a whole (account numbers unique here and in the registry,
+    places the actor's): each input's problems, named by ``where(index)``, and its place.
+    The registry is read a few times per batch of inputs, whatever their number."""
     place_numbers = [clean_digits(item.access_point_number) for item in inputs]
-    access_points = {
-        access_point.number: access_point
-        for access_point in AccessPoint.objects.filter(
-            unit_scope(user=actor, unit_field="area__unit"),
-            number__in=[number for number in place_numbers if number],
-        ).select_related("area")
-    }
-    by_nearby = nearby_resolve(
-        numbers=[clean_digits(item.nearby_number) for item in inputs if item.nearby_number]
-    )
+    access_points: dict[str, AccessPoint] = {}
+    for batch in chunked(sorted({number for number in place_numbers if number})):
+        access_points.update(
+            (access_point.number, access_point)
+            for access_point in AccessPoint.objects.filter(
+                unit_scope(user=actor, unit_field="area__unit"), number__in=batch
+            ).select_related("area")
+        )
+    nearby = sorted({clean_digits(item.nearby_number) for item in inputs if item.nearby_number})
+    by_nearby: dict[str, AccessPoint] = {}
+    for batch in chunked(nearby):
+        by_nearby.update(nearby_resolve(numbers=batch))
     requested_numbers = [clean_digits(item.account_number) for item in inputs]
-    taken = set(
-        Point.objects.filter(
-            account_number__in=[number for number in requested_numbers if number]
-        ).values_list("account_number", flat=True)
-    )
-    retired = set(
-        RetiredAccountNumber.objects.filter(
-            number__in=[number for number in requested_numbers if number]
-        ).values_list("number", flat=True)
-    )
+    wanted = sorted({number for number in requested_numbers if number})
+    taken: set[str] = set()
+    retired: set[str] = set()
+    for batch in chunked(wanted):
+        taken.update(
+            Point.objects.filter(account_number__in=batch).values_list("account_number", flat=True)
+        )
+        retired.update(
+            RetiredAccountNumber.objects.filter(number__in=batch).values_list("number", flat=True)
+        )
+    problems: list[list[str]] = []
+    places: list[AccessPoint | None] = []
     seen: set[str] = set()
     for index, item in enumerate(inputs):
-        where = _("第 %(row)d 个用电点") % {"row": index + label_offset}
+        found: list[str] = []
+        problems.append(found)
         account_number = requested_numbers[index]
         if not clean_text(item.name):
-            problems.append(_("%(where)s：户名不能为空。") % {"where": where})
+            found.append(_("%(where)s：户名不能为空。") % {"where": where(index)})
         if not clean_text(item.device_address):
-            problems.append(_("%(where)s：设备地址不能为空。") % {"where": where})
+            found.append(_("%(where)s：设备地址不能为空。") % {"where": where(index)})
         if account_number:
             if not is_digits(account_number, 10):
-                problems.append(
+                found.append(
                     _("%(where)s：户号应为 10 位数字，“%(number)s”不是。")
-                    % {"where": where, "number": account_number}
+                    % {"where": where(index), "number": account_number}
                 )
             elif account_number in taken or account_number in seen:
-                problems.append(
+                found.append(
                     _("%(where)s：户号 %(number)s 已被使用，户号不能重复。")
-                    % {"where": where, "number": account_number}
+                    % {"where": where(index), "number": account_number}
                 )
             elif account_number in retired:
-                problems.append(
+                found.append(
                     _("%(where)s：户号 %(number)s 已随撤销的工单作废，不能再使用。")
-                    % {"where": where, "number": account_number}
+                    % {"where": where(index), "number": account_number}
                 )
             seen.add(account_number)
         access_point: AccessPoint | None = None
@@ -131,22 +154,22 @@ def _check_points(
         if place_number:
             problem = access_point_number_problem(place_number)
             if problem:
-                problems.append(f"{where}：{problem}")
+                found.append(f"{where(index)}：{problem}")
             elif place_number not in access_points:
-                problems.append(
+                found.append(
                     _("%(where)s：接入点 %(number)s 不存在或不属于您的单位。")
-                    % {"where": where, "number": place_number}
+                    % {"where": where(index), "number": place_number}
                 )
             else:
                 access_point = access_points[place_number]
         elif item.nearby_number:
             access_point = by_nearby.get(clean_digits(item.nearby_number))
         if item.active_from_date is not None and access_point is None and not place_number:
-            problems.append(
-                _("%(where)s：没有接入点和台区的用电点不能接电（启用）。") % {"where": where}
+            found.append(
+                _("%(where)s：没有接入点和台区的用电点不能接电（启用）。") % {"where": where(index)}
             )
-        resolved.append((item, access_point))
-    return problems, resolved
+        places.append(access_point)
+    return problems, places
 
 
 def _check_limit(

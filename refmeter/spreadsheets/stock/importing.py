@@ -16,11 +16,13 @@ from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
 from refmeter.registry.models import AccessPoint, Customer, Point, PointKind, PointStatus
 from refmeter.registry.services import (
+    NewGroup,
     PointInput,
     UnableToChangeRegistry,
+    UnableToLoadGroups,
     customer_create,
-    group_create,
     group_update,
+    groups_load,
     point_update,
     sub_account_cancel,
     sub_accounts_add,
@@ -144,23 +146,111 @@ def _apply(
             name__in={row.customer for row in groups},
         )
     }
-    for index, row in enumerate(groups, start=1):
+    # Groups new to refmeter (all of them, when a utility goes live) are registered as one
+    # set; those it already holds get their differences through the services, one by one.
+    fresh = [row for row in groups if row.account_number not in existing]
+    for row in fresh:
+        unit = known["units"][row.unit_code]
+        if (unit.pk, row.customer) not in customers:
+            try:
+                customers[(unit.pk, row.customer)] = customer_create(
+                    actor=actor, unit=unit, name=row.customer, created_date=row.created_date,
+                    now=now,
+                )  # fmt: skip
+            except UnableToChangeRegistry as error:
+                result.errors.extend(_where(row) + problem for problem in error.problems)
+    if result.errors:
+        return
+    _apply_new_groups(
+        actor=actor, rows=fresh, by_base=by_base, known=known, customers=customers, now=now,
+        result=result, reason=reason,
+    )  # fmt: skip
+    progress(len(fresh), len(groups), _("写入档案（完成后一次生效）"))
+    held = [row for row in groups if row.account_number in existing]
+    for index, row in enumerate(held, start=len(fresh) + 1):
         try:
             with transaction.atomic():
                 _apply_group(
                     actor=actor, row=row, point_rows=by_base.get(row.account_number, []),
-                    known=known, existing=existing, customers=customers, now=now,
+                    known=known, existing=existing, now=now,
                     result=result, reason=reason,
                 )  # fmt: skip
         except UnableToChangeRegistry as error:
-            where = _("%(sheet)s 第 %(row)d 行（基准户 %(number)s）：") % {
-                "sheet": GROUP_SHEET,
-                "row": row.row,
-                "number": row.account_number,
-            }
-            result.errors.extend(where + problem for problem in error.problems)
+            result.errors.extend(_where(row) + problem for problem in error.problems)
         if index % 100 == 0:
             progress(index, len(groups), _("写入档案（完成后一次生效）"))
+
+
+def _where(row: GroupRow) -> str:
+    return _("%(sheet)s 第 %(row)d 行（基准户 %(number)s）：") % {
+        "sheet": GROUP_SHEET,
+        "row": row.row,
+        "number": row.account_number,
+    }
+
+
+def _apply_new_groups(
+    *,
+    actor: User,
+    rows: list[GroupRow],
+    by_base: dict[str, list[PointRow]],
+    known: dict[str, Any],
+    customers: dict[tuple[int, str], Customer],
+    now: dt.datetime,
+    result: StockResult,
+    reason: str,
+) -> None:
+    if not rows:
+        return
+    specs = []
+    for row in rows:
+        unit: SupplyUnit = known["units"][row.unit_code]
+        point_rows = by_base.get(row.account_number, [])
+        specs.append(
+            NewGroup(
+                unit=unit,
+                customer=customers[(unit.pk, row.customer)],
+                device_type=known["device_types"][row.device_type],
+                meter_asset_number=row.meter_asset_number,
+                meter_barcode=row.meter_barcode,
+                meter_box_resource_number=row.meter_box_resource_number,
+                ct_ratio=row.ct_ratio,
+                tariff_code=row.tariff_code,
+                meter_install_date=row.created_date,
+                created_date=row.created_date,
+                base=PointInput(
+                    name=row.name,
+                    device_address=row.address,
+                    access_point_number=row.access_point_number,
+                    account_number=row.account_number,
+                    active_from_date=row.created_date,
+                ),
+                points=[
+                    PointInput(
+                        name=item.name,
+                        device_address=item.address,
+                        nearby_number=item.nearby_number,
+                        access_point_number=item.access_point_number,
+                        account_number=item.account_number,
+                        active_from_date=item.active_from_date,
+                    )
+                    for item in point_rows
+                ],
+                stopped={
+                    item.account_number: item.active_to_date
+                    for item in point_rows
+                    if item.cancelled and item.active_to_date
+                },
+            )
+        )
+    try:
+        groups_load(actor=actor, groups=specs, now=now, reason=reason)
+    except UnableToLoadGroups as error:
+        for index, problems in sorted(error.by_group.items()):
+            result.errors.extend(_where(rows[index]) + problem for problem in problems)
+        return
+    result.groups_created += len(rows)
+    result.points_created += sum(len(spec.points) for spec in specs)
 
 
 def _apply_group(
@@ -170,79 +260,46 @@ def _apply_group(
     point_rows: list[PointRow],
     known: dict[str, Any],
     existing: dict[str, Point],
-    customers: dict[tuple[int, str], Customer],
     now: dt.datetime,
     result: StockResult,
     reason: str,
 ) -> None:
-    unit: SupplyUnit = known["units"][row.unit_code]
+    """A group refmeter already holds: the differences the list states."""
     place: AccessPoint = known["places"][row.access_point_number]
-    base = existing.get(row.account_number)
-    if base is None:
-        customer = customers.get((unit.pk, row.customer))
-        if customer is None:
-            customer = customer_create(
-                actor=actor, unit=unit, name=row.customer, created_date=row.created_date, now=now
-            )
-            customers[(unit.pk, row.customer)] = customer
-        group = group_create(
-            actor=actor,
-            unit=unit,
-            customer=customer,
-            device_type=known["device_types"][row.device_type],
-            meter_asset_number=row.meter_asset_number,
-            meter_barcode=row.meter_barcode,
-            meter_box_resource_number=row.meter_box_resource_number,
-            ct_ratio=row.ct_ratio,
-            tariff_code=row.tariff_code,
-            meter_install_date=row.created_date,
-            created_date=row.created_date,
-            base=PointInput(
-                name=row.name,
-                device_address=row.address,
-                access_point_number=place.number,
-                account_number=row.account_number,
-                active_from_date=row.created_date,
-            ),
-            now=now,
-            reason=reason,
-        )
-        result.groups_created += 1
-        group_points: dict[str, Point] = {}
+    base = existing[row.account_number]
+    group = base.group
+    changed = False
+    values = {
+        "meter_asset_number": row.meter_asset_number,
+        "meter_barcode": row.meter_barcode,
+        "meter_box_resource_number": row.meter_box_resource_number,
+        "ct_ratio": row.ct_ratio,
+        "tariff_code": row.tariff_code,
+    }
+    differing = {key: value for key, value in values.items() if getattr(group, key) != value}
+    if differing:
+        # A checked list states what holds now: a new CT ratio or tariff from today on.
+        group_update(
+            actor=actor, group_id=group.pk, now=now, reason=reason,
+            terms_from_date=timezone.localtime(now).date(), **differing,  # type: ignore[arg-type]
+        )  # fmt: skip
+        changed = True
+    if (base.name, base.device_address, base.access_point_id) != (
+        row.name, row.address, place.pk,
+    ):  # fmt: skip
+        point_update(
+            actor=actor, point_id=base.pk, now=now, reason=reason, name=row.name,
+            device_address=row.address, access_point_number=place.number,
+        )  # fmt: skip
+        changed = True
+    if changed:
+        result.groups_changed += 1
     else:
-        group = base.group
-        changed = False
-        values = {
-            "meter_asset_number": row.meter_asset_number,
-            "meter_barcode": row.meter_barcode,
-            "meter_box_resource_number": row.meter_box_resource_number,
-            "ct_ratio": row.ct_ratio,
-            "tariff_code": row.tariff_code,
-        }
-        differing = {key: value for key, value in values.items() if getattr(group, key) != value}
-        if differing:
-            # A checked list states what holds now: a new CT ratio or tariff from today on.
-            group_update(
-                actor=actor, group_id=group.pk, now=now, reason=reason,
-                terms_from_date=timezone.localtime(now).date(), **differing,  # type: ignore[arg-type]
-            )  # fmt: skip
-            changed = True
-        if (base.name, base.device_address, base.access_point_id) != (
-            row.name, row.address, place.pk,
-        ):  # fmt: skip
-            point_update(
-                actor=actor, point_id=base.pk, now=now, reason=reason, name=row.name,
-                device_address=row.address, access_point_number=place.number,
-            )  # fmt: skip
-            changed = True
-        if changed:
-            result.groups_changed += 1
-        else:
-            result.groups_unchanged += 1
-        group_points = {
-            point.account_number: point
-            for point in Point.objects.filter(group=group, kind=PointKind.SUB)
-        }
+        result.groups_unchanged += 1
+    group_points = {
+        point.account_number: point
+        for point in Point.objects.filter(group=group, kind=PointKind.SUB)
+    }
     new_rows = [item for item in point_rows if item.account_number not in group_points]
     if new_rows:
         created = sub_accounts_add(
