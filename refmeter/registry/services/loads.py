@@ -40,8 +40,6 @@ from refmeter.registry.models import (
 from refmeter.registry.selectors import max_concurrent
 from refmeter.registry.services.base import (
     UnableToChangeRegistry,
-    _point_change,
-    _point_snapshot,
     _require_unit,
     _text,
 )
@@ -316,20 +314,31 @@ def _entries(
     for at, place in enumerate(places):
         row = rows[at]
         group_id = row.group_id
-        point = Point(
-            pk=ids[at],
-            group_id=group_id,
-            account_number=row.account_number,
-            name=row.name,
-            device_address=row.device_address,
-            nearby_number=row.nearby_number,
-            access_point=place,
-            area=place.area if place else None,
-            status=PointStatus.ACTIVE if row.active_from_date else PointStatus.PENDING,
-            active_from_date=row.active_from_date,
+        # _point_snapshot of the point as sub_accounts_add creates it, without a model
+        # instance per point (the values are the snapshot's: text, dates as ISO days)
+        snapshot = {
+            "access_point": place.number if place else "",
+            "account_number": row.account_number,
+            "active_from_date": _text(row.active_from_date),
+            "active_to_date": "",
+            "area": place.area.number if place else "",
+            "device_address": row.device_address,
+            "name": row.name,
+            "nearby_number": row.nearby_number,
+            "status": PointStatus.ACTIVE if row.active_from_date else PointStatus.PENDING,
+        }
+        label = f"{row.account_number} {row.name}"
+        creates[group_id].append(
+            AuditChange(
+                action="point.create",
+                subject_type="point",
+                subject_id=ids[at],
+                subject_label=label,
+                parent_type="group",
+                parent_id=group_id,
+                after=snapshot,
+            )
         )
-        snapshot = _point_snapshot(point)
-        creates[group_id].append(_point_change("point.create", point, {}, snapshot))
         if row.kind == PointKind.BASE:
             group = groups[group_id]
             heads[group_id] = AuditChange(
@@ -346,10 +355,19 @@ def _entries(
                 },
             )
         elif row.status == PointStatus.CANCELLED:
-            point.status = PointStatus.CANCELLED
-            point.active_to_date = row.active_to_date
+            stopped = {"active_to_date": _text(row.active_to_date), "status": row.status}
+            changed = sorted(key for key in stopped if stopped[key] != snapshot[key])
             cancels[group_id].append(
-                _point_change("point.cancel", point, snapshot, _point_snapshot(point))
+                AuditChange(
+                    action="point.cancel",
+                    subject_type="point",
+                    subject_id=ids[at],
+                    subject_label=label,
+                    parent_type="group",
+                    parent_id=group_id,
+                    before={key: snapshot[key] for key in changed},
+                    after={key: stopped[key] for key in changed},
+                )
             )
     return [
         entry
