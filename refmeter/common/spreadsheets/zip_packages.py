@@ -29,6 +29,7 @@ from refmeter.common.spreadsheets.bounds import (
     _password,
     _refuse,
 )
+from refmeter.common.spreadsheets.fast_scan import FastWorksheetScan
 from refmeter.common.spreadsheets.xml_scan import (
     _OdsScan,
     _parser,
@@ -189,6 +190,10 @@ def _scan_zip(stream: IO[bytes], budget: _Budget) -> str:
         with suppress(_Stop):
             _parse(parser, blocks, first, lenient=entry.filename.lower().endswith(".vml"))
     for entry, kind_of_part in sheets:
+        if kind_of_part == "worksheet" and FastWorksheetScan(
+            budget, shared if shared.lengths else None
+        ).run(_inflate(stream, entry)):
+            continue
         parser = _parser()
         scan: _WorksheetScan | _OdsScan
         if kind_of_part == "document-content":
