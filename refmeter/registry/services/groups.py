@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,13 +93,20 @@ def check_point_inputs(
     actor: User,
     inputs: Sequence[PointInput],
     where: Callable[[int], str],
+    places: Mapping[str, AccessPoint] | None = None,
 ) -> tuple[list[list[str]], list[AccessPoint | None]]:
     """Validate point inputs as a whole (account numbers unique here and in the registry,
     places the actor's): each input's problems, named by ``where(index)``, and its place.
-    The registry is read a few times per batch of inputs, whatever their number."""
+    The registry is read a few times per batch of inputs, whatever their number;
+    ``places`` are access points (with their areas) already read within the actor's
+    scope, so that a load of a whole city does not read them twice."""
     place_numbers = [clean_digits(item.access_point_number) for item in inputs]
     access_points: dict[str, AccessPoint] = {}
-    for batch in chunked(sorted({number for number in place_numbers if number})):
+    wanted_places = {number for number in place_numbers if number}
+    if places is not None:
+        access_points = {number: places[number] for number in wanted_places if number in places}
+        wanted_places -= set(access_points)
+    for batch in chunked(sorted(wanted_places)):
         access_points.update(
             (access_point.number, access_point)
             for access_point in AccessPoint.objects.filter(
@@ -122,7 +129,7 @@ def check_point_inputs(
             RetiredAccountNumber.objects.filter(number__in=batch).values_list("number", flat=True)
         )
     problems: list[list[str]] = []
-    places: list[AccessPoint | None] = []
+    resolved: list[AccessPoint | None] = []
     seen: set[str] = set()
     for index, item in enumerate(inputs):
         found: list[str] = []
@@ -168,8 +175,8 @@ def check_point_inputs(
             found.append(
                 _("%(where)s：没有接入点和台区的用电点不能接电（启用）。") % {"where": where(index)}
             )
-        places.append(access_point)
-    return problems, places
+        resolved.append(access_point)
+    return problems, resolved
 
 
 def _check_limit(

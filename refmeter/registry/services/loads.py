@@ -75,7 +75,7 @@ class UnableToLoadGroups(UnableToChangeRegistry):
 
 
 def _group_problems(
-    *, actor: User, groups: Sequence[NewGroup]
+    *, actor: User, groups: Sequence[NewGroup], places: Mapping[str, AccessPoint] | None
 ) -> tuple[dict[int, list[str]], list[list[AccessPoint | None]]]:
     """What ``group_create`` and ``sub_accounts_add`` would refuse, group by group."""
     by_group: dict[int, list[str]] = {}
@@ -102,10 +102,12 @@ def _group_problems(
         _group, position = owners[flat]
         return _("第 %(row)d 个用电点") % {"row": max(position, 1)}
 
-    point_problems, places = check_point_inputs(actor=actor, inputs=inputs, where=where)
+    point_problems, resolved = check_point_inputs(
+        actor=actor, inputs=inputs, where=where, places=places
+    )
     per_group: list[list[AccessPoint | None]] = [[] for _group in groups]
     for flat, (index, _position) in enumerate(owners):
-        per_group[index].append(places[flat])
+        per_group[index].append(resolved[flat])
     limit = settings.REFMETER_MAX_ACTIVE_SUB_ACCOUNTS
     seen_meters: set[str] = set()
     offset = 0
@@ -157,19 +159,22 @@ def groups_load(
     groups: Sequence[NewGroup],
     now: dt.datetime,
     reason: str = "",
+    places: Mapping[str, AccessPoint] | None = None,
 ) -> list[Group]:
-    """Register the groups, all or none (UnableToLoadGroups names each refused group)."""
+    """Register the groups, all or none (UnableToLoadGroups names each refused group).
+    ``places``: access points with their areas that the caller has read within the
+    actor's scope (the others are looked up)."""
     require(user=actor, action=Action.MANAGE_REGISTRY)
     if not groups:
         return []
     for unit in {group.unit.pk: group.unit for group in groups}.values():
         _require_unit(actor, unit)
     with transaction.atomic():
-        by_group, places = _group_problems(actor=actor, groups=groups)
+        by_group, resolved = _group_problems(actor=actor, groups=groups, places=places)
         if by_group:
             raise UnableToLoadGroups(by_group)
         try:
-            return _write(actor=actor, groups=groups, places=places, now=now, reason=reason)
+            return _write(actor=actor, groups=groups, places=resolved, now=now, reason=reason)
         except IntegrityError as error:
             # Someone registered one of these numbers or meters since the check.
             raise UnableToLoadGroups({0: [_("户号冲突，请重试。")]}) from error

@@ -244,7 +244,7 @@ def _apply_new_groups(
             )
         )
     try:
-        groups_load(actor=actor, groups=specs, now=now, reason=reason)
+        groups_load(actor=actor, groups=specs, now=now, reason=reason, places=known["places"])
     except UnableToLoadGroups as error:
         for index, problems in sorted(error.by_group.items()):
             result.errors.extend(_where(rows[index]) + problem for problem in problems)
