@@ -9,3 +9,14 @@ class TestCleaningWhatPeopleType:
         assert clean_digits(1701636729.0) == "1701636729"
         assert clean_digits("1701636729.0") == "1701636729"
         assert clean_digits(" １７０１ ６３６ ７２９ ") == "1701636729"
+
+    def test_plain_cells_pass_through_as_the_full_cleaning_would_leave_them(self):
+        samples = ["1701636729", "EPON 400W", " lead", "trail ", "two  spaces", "tab\there",
+                   "line\nend", "", "0", "-5", "1.0", "12.00", "AB12", "ctrl\x1fchar"]  # fmt: skip
+        for sample in samples:
+            spaced = " ".join(sample.translate({}).split())
+            assert clean_text(sample) == spaced, sample
+            expected = spaced.replace(" ", "")
+            if expected.replace(".", "").isdigit() and expected.endswith(("1.0", "2.00")):
+                expected = expected.split(".")[0]
+            assert clean_digits(sample) == expected, sample

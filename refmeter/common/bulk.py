@@ -102,6 +102,18 @@ def insert_values(
     return [instance.pk for instance in objects]
 
 
+def lookup_batches(values: Iterable[Any]) -> Iterable[list[Any]]:
+    """The values in lists for ``field__any_of``: all at once on PostgreSQL (one array
+    parameter), in lists SQLite accepts elsewhere."""
+    ordered = sorted(set(values))
+    if connection.vendor == "postgresql":
+        if ordered:
+            yield ordered
+        return
+    for batch in chunked(ordered):
+        yield list(batch)
+
+
 def chunked(values: Sequence[Any], size: int = LOOKUP_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _SPACES = re.compile(r"\s+")
+_WHOLE_DECIMAL = re.compile(r"\d+\.0+")
 # Full-width digits and Latin letters become ordinary ones; Chinese punctuation
 # (，：（）) is left as the person wrote it.
 _FULL_WIDTH = {
@@ -21,16 +22,28 @@ def clean_text(value: object) -> str:
     """Fold full-width digits and letters to half-width and collapse white space."""
     if value is None:
         return ""
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.isprintable()
+        and "  " not in value
+        and value[:1] != " "
+        and value[-1:] != " "
+    ):
+        # Nothing to fold, no white space to tidy: most cells of a large file.
+        return value
     text = str(value).translate(_FULL_WIDTH)
     return _SPACES.sub(" ", text).strip()
 
 
 def clean_digits(value: object) -> str:
     """A number typed as text, full-width, with spaces, or stored as a float (1701636729.0)."""
+    if type(value) is str and value.isascii() and value.isdigit():
+        return value  # already plain digits
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     text = clean_text(value).replace(" ", "")
-    if re.fullmatch(r"\d+\.0+", text):
+    if _WHOLE_DECIMAL.fullmatch(text):
         text = text.split(".", 1)[0]
     return text
 

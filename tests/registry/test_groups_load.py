@@ -124,9 +124,19 @@ def _written() -> dict[str, list]:
     return {
         "groups": sorted(
             Group.objects.values_list(
-                "meter_asset_number", "unit_id", "customer_id", "device_type_id", "tariff_code",
-                "meter_barcode", "meter_box_resource_number", "ct_ratio", "meter_install_date",
-                "created_date", "status", "closed_date", "version",
+                "meter_asset_number",
+                "unit_id",
+                "customer_id",
+                "device_type_id",
+                "tariff_code",
+                "meter_barcode",
+                "meter_box_resource_number",
+                "ct_ratio",
+                "meter_install_date",
+                "created_date",
+                "status",
+                "closed_date",
+                "version",
             )
         ),
         "terms": sorted(
@@ -138,8 +148,17 @@ def _written() -> dict[str, list]:
         "points": sorted(
             (meters[row[0]], *row[1:])
             for row in Point.objects.values_list(
-                "group_id", "account_number", "kind", "name", "device_address", "nearby_number",
-                "access_point_id", "area_id", "status", "active_from_date", "active_to_date",
+                "group_id",
+                "account_number",
+                "kind",
+                "name",
+                "device_address",
+                "nearby_number",
+                "access_point_id",
+                "area_id",
+                "status",
+                "active_from_date",
+                "active_to_date",
                 "version",
             )
         ),
@@ -150,16 +169,24 @@ def _written() -> dict[str, list]:
             )
         ),
         "audit": [
-            (action, kind, key(kind, subject), label, parent_kind, key(parent_kind, parent),
-             before, after, reason, actor_name)
-            for action, kind, subject, label, parent_kind, parent, before, after, reason,
-            actor_name in AuditEntry.objects.filter(action__in=[
-                "group.create", "point.create", "point.cancel",
-            ]).order_by("pk").values_list(
-                "action", "subject_type", "subject_id", "subject_label", "parent_type",
-                "parent_id", "before", "after", "reason", "actor_name",
+            (
+                entry["action"],
+                entry["subject_type"],
+                key(entry["subject_type"], entry["subject_id"]),
+                entry["subject_label"],
+                entry["parent_type"],
+                key(entry["parent_type"], entry["parent_id"]),
+                entry["before"],
+                entry["after"],
+                entry["reason"],
+                entry["actor_name"],
             )
-        ],  # fmt: skip
+            for entry in AuditEntry.objects.filter(
+                action__in=["group.create", "point.create", "point.cancel"]
+            )
+            .order_by("pk")
+            .values()
+        ],
     }
 
 
@@ -203,12 +230,8 @@ def test_refused_groups_are_named_and_nothing_is_written(world):
         groups_load(actor=world["actor"], groups=[specs[0], specs[1], clash], now=NOW)
 
     assert sorted(refused.value.by_group) == [1, 2]
-    assert refused.value.by_group[1] == [
-        f"第 1 个用电点：户号 {taken} 已被使用，户号不能重复。"
-    ]
-    assert refused.value.by_group[2] == [
-        f"参考表 {specs[0].meter_asset_number} 已属于另一个群组。"
-    ]
+    assert refused.value.by_group[1] == [f"第 1 个用电点：户号 {taken} 已被使用，户号不能重复。"]
+    assert refused.value.by_group[2] == [f"参考表 {specs[0].meter_asset_number} 已属于另一个群组。"]
     assert (Group.objects.count(), Point.objects.count(), AuditEntry.objects.count()) == before
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record, audit_record_many
-from refmeter.common.bulk import chunked
+from refmeter.common.bulk import lookup_batches
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
@@ -106,27 +106,31 @@ def check_point_inputs(
     if places is not None:
         access_points = {number: places[number] for number in wanted_places if number in places}
         wanted_places -= set(access_points)
-    for batch in chunked(sorted(wanted_places)):
+    for batch in lookup_batches(wanted_places):
         access_points.update(
             (access_point.number, access_point)
             for access_point in AccessPoint.objects.filter(
-                unit_scope(user=actor, unit_field="area__unit"), number__in=batch
+                unit_scope(user=actor, unit_field="area__unit"), number__any_of=batch
             ).select_related("area")
         )
     nearby = sorted({clean_digits(item.nearby_number) for item in inputs if item.nearby_number})
     by_nearby: dict[str, AccessPoint] = {}
-    for batch in chunked(nearby):
+    for batch in lookup_batches(nearby):
         by_nearby.update(nearby_resolve(numbers=batch))
     requested_numbers = [clean_digits(item.account_number) for item in inputs]
     wanted = sorted({number for number in requested_numbers if number})
     taken: set[str] = set()
     retired: set[str] = set()
-    for batch in chunked(wanted):
+    for batch in lookup_batches(wanted):
         taken.update(
-            Point.objects.filter(account_number__in=batch).values_list("account_number", flat=True)
+            Point.objects.filter(account_number__any_of=batch).values_list(
+                "account_number", flat=True
+            )
         )
         retired.update(
-            RetiredAccountNumber.objects.filter(number__in=batch).values_list("number", flat=True)
+            RetiredAccountNumber.objects.filter(number__any_of=batch).values_list(
+                "number", flat=True
+            )
         )
     problems: list[list[str]] = []
     resolved: list[AccessPoint | None] = []

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from refmeter.audit.services import AuditChange, audit_record_set
-from refmeter.common.bulk import chunked, copy_rows, insert_values, use_copy
+from refmeter.common.bulk import copy_rows, insert_values, lookup_batches, use_copy
 from refmeter.common.text import clean_digits, clean_text
 from refmeter.organisations.models import SupplyUnit, User
 from refmeter.organisations.permissions import Action, require
@@ -81,9 +81,9 @@ def _group_problems(
     by_group: dict[int, list[str]] = {}
     meters = [clean_digits(group.meter_asset_number) for group in groups]
     used: set[str] = set()
-    for batch in chunked(sorted({meter for meter in meters if meter})):
+    for batch in lookup_batches(meter for meter in meters if meter):
         used.update(
-            Group.objects.filter(meter_asset_number__in=batch).values_list(
+            Group.objects.filter(meter_asset_number__any_of=batch).values_list(
                 "meter_asset_number", flat=True
             )
         )

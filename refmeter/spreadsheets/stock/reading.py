@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from refmeter.common.bulk import lookup_batches
 from refmeter.common.spreadsheets import column_letter, find_header, iter_sheet_rows
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.organisations.models import User
@@ -232,8 +233,9 @@ def _check_references(
     }
     places = {
         place.number: place
+        for batch in lookup_batches(place_numbers)
         for place in AccessPoint.objects.filter(
-            unit_scope(user=actor, unit_field="area__unit"), number__in=list(place_numbers)
+            unit_scope(user=actor, unit_field="area__unit"), number__any_of=batch
         ).select_related("area")
     }
     listed_bases: dict[str, GroupRow] = {}
@@ -257,12 +259,13 @@ def _check_references(
                 + _("接入点 %(number)s 不存在或不属于您的单位。")
                 % {"number": row.access_point_number}
             )
+    numbers = [row.account_number for row in groups] + [row.account_number for row in points]
     existing_points = {
         point.account_number: point
-        for point in Point.objects.filter(
-            account_number__in=[row.account_number for row in groups]
-            + [row.account_number for row in points]
-        ).select_related("group", "group__customer", "group__device_type", "group__unit")
+        for batch in lookup_batches(numbers)
+        for point in Point.objects.filter(account_number__any_of=batch).select_related(
+            "group", "group__customer", "group__device_type", "group__unit"
+        )
     }
     seen: set[str] = set()
     for point_row in points:

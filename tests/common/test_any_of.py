@@ -1,0 +1,30 @@
+"""``field__any_of``: one array parameter on PostgreSQL, ``IN`` elsewhere, same rows."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from refmeter.organisations.models import SupplyUnit
+from tests import factories
+
+
+@pytest.mark.django_db
+def test_finds_the_same_rows_as_in_with_one_parameter_on_postgresql():
+    for code in ("33501", "33502", "33503"):
+        factories.unit(code=code)
+    wanted = ["33501", "33503", "99999", *[f"x{n}" for n in range(2000)]]
+
+    with CaptureQueriesContext(connection) as queries:
+        found = sorted(
+            SupplyUnit.objects.filter(code__any_of=wanted).values_list("code", flat=True)
+        )
+
+    assert found == ["33501", "33503"]
+    assert found == sorted(
+        SupplyUnit.objects.filter(code__in=wanted[:500]).values_list("code", flat=True)
+    )
+    if connection.vendor == "postgresql":
+        assert "= ANY(" in queries[0]["sql"]
+    assert list(SupplyUnit.objects.filter(code__any_of=[])) == []
