@@ -103,6 +103,11 @@ class AccessPoint(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
 
+    @property
+    def area_number(self) -> str:
+        """The number of its transformer area (as ``PlaceRef`` has it)."""
+        return self.area.number
+
 
 class NearbyKind(models.TextChoices):
     ACCOUNT = "account", _("户号")

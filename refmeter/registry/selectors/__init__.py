@@ -28,7 +28,12 @@ from refmeter.registry.selectors.multipliers import (
     multiplier_spans,
 )
 from refmeter.registry.selectors.pages import GroupPage, group_history_export, group_page
-from refmeter.registry.selectors.places import access_point_lookup, access_point_number_problem
+from refmeter.registry.selectors.places import (
+    PlaceRef,
+    access_point_lookup,
+    access_point_number_problem,
+    places_by_number,
+)
 from refmeter.registry.selectors.points import (
     PointRow,
     group_points,
@@ -58,6 +63,7 @@ __all__ = [
     "GroupRow",
     "HistoryFilter",
     "MultiplierSpan",
+    "PlaceRef",
     "PointRow",
     "PointStatistics",
     "RecordNotVisible",
@@ -86,6 +92,7 @@ __all__ = [
     "history_for_people",
     "max_concurrent",
     "multiplier_spans",
+    "places_by_number",
     "point_detail",
     "point_get",
     "point_history",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -33,6 +33,7 @@ from refmeter.registry.models import (
     RetiredAccountNumber,
 )
 from refmeter.registry.selectors import (
+    PlaceRef,
     RecordNotVisible,
     access_point_number_problem,
     max_concurrent,
@@ -83,8 +84,9 @@ def _check_points(
         inputs=inputs,
         where=lambda index: _("第 %(row)d 个用电点") % {"row": index + label_offset},
     )
+    # Without given places every place is read as an AccessPoint with its area.
     return [problem for found in problems for problem in found], list(
-        zip(inputs, places, strict=True)
+        zip(inputs, cast(list[AccessPoint | None], places), strict=True)
     )
 
 
@@ -93,15 +95,15 @@ def check_point_inputs(
     actor: User,
     inputs: Sequence[PointInput],
     where: Callable[[int], str],
-    places: Mapping[str, AccessPoint] | None = None,
-) -> tuple[list[list[str]], list[AccessPoint | None]]:
+    places: Mapping[str, AccessPoint | PlaceRef] | None = None,
+) -> tuple[list[list[str]], list[AccessPoint | PlaceRef | None]]:
     """Validate point inputs as a whole (account numbers unique here and in the registry,
     places the actor's): each input's problems, named by ``where(index)``, and its place.
     The registry is read a few times per batch of inputs, whatever their number;
     ``places`` are access points (with their areas) already read within the actor's
     scope, so that a load of a whole city does not read them twice."""
     place_numbers = [clean_digits(item.access_point_number) for item in inputs]
-    access_points: dict[str, AccessPoint] = {}
+    access_points: dict[str, AccessPoint | PlaceRef] = {}
     wanted_places = {number for number in place_numbers if number}
     if places is not None:
         access_points = {number: places[number] for number in wanted_places if number in places}
@@ -133,7 +135,7 @@ def check_point_inputs(
             )
         )
     problems: list[list[str]] = []
-    resolved: list[AccessPoint | None] = []
+    resolved: list[AccessPoint | PlaceRef | None] = []
     seen: set[str] = set()
     for index, item in enumerate(inputs):
         found: list[str] = []
@@ -160,7 +162,7 @@ def check_point_inputs(
                     % {"where": where(index), "number": account_number}
                 )
             seen.add(account_number)
-        access_point: AccessPoint | None = None
+        access_point: AccessPoint | PlaceRef | None = None
         place_number = place_numbers[index]
         if place_number:
             problem = access_point_number_problem(place_number)

@@ -37,13 +37,16 @@ from refmeter.registry.models import (
     PointPlacement,
     PointStatus,
 )
-from refmeter.registry.selectors import max_concurrent
+from refmeter.registry.selectors import PlaceRef, max_concurrent
 from refmeter.registry.services.base import (
     UnableToChangeRegistry,
     _require_unit,
     _text,
 )
 from refmeter.registry.services.groups import PointInput, check_point_inputs
+
+# An access point with its area, as a model or as read for a load.
+Place = AccessPoint | PlaceRef
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,8 @@ class UnableToLoadGroups(UnableToChangeRegistry):
 
 
 def _group_problems(
-    *, actor: User, groups: Sequence[NewGroup], places: Mapping[str, AccessPoint] | None
-) -> tuple[dict[int, list[str]], list[list[AccessPoint | None]]]:
+    *, actor: User, groups: Sequence[NewGroup], places: Mapping[str, Place] | None
+) -> tuple[dict[int, list[str]], list[list[Place | None]]]:
     """What ``group_create`` and ``sub_accounts_add`` would refuse, group by group."""
     by_group: dict[int, list[str]] = {}
     meters = [clean_digits(group.meter_asset_number) for group in groups]
@@ -105,7 +108,7 @@ def _group_problems(
     point_problems, resolved = check_point_inputs(
         actor=actor, inputs=inputs, where=where, places=places
     )
-    per_group: list[list[AccessPoint | None]] = [[] for _group in groups]
+    per_group: list[list[Place | None]] = [[] for _group in groups]
     for flat, (index, _position) in enumerate(owners):
         per_group[index].append(resolved[flat])
     limit = settings.REFMETER_MAX_ACTIVE_SUB_ACCOUNTS
@@ -159,7 +162,7 @@ def groups_load(
     groups: Sequence[NewGroup],
     now: dt.datetime,
     reason: str = "",
-    places: Mapping[str, AccessPoint] | None = None,
+    places: Mapping[str, Place] | None = None,
 ) -> list[Group]:
     """Register the groups, all or none (UnableToLoadGroups names each refused group).
     ``places``: access points with their areas that the caller has read within the
@@ -201,7 +204,7 @@ def _write(
     *,
     actor: User,
     groups: Sequence[NewGroup],
-    places: list[list[AccessPoint | None]],
+    places: list[list[Place | None]],
     now: dt.datetime,
     reason: str,
 ) -> list[Group]:
@@ -244,7 +247,7 @@ def _write(
     )
     rows: list[_PointRow] = []
     # each point row's place, in the order of the rows
-    row_places: list[AccessPoint | None] = []
+    row_places: list[Place | None] = []
     for group, spec, group_places in zip(created, groups, places, strict=True):
         for position, (item, place) in enumerate(
             zip((spec.base, *spec.points), group_places, strict=True)
@@ -309,7 +312,7 @@ def _entries(
     created: list[Group],
     rows: list[_PointRow],
     ids: list[int],
-    places: list[AccessPoint | None],
+    places: list[Place | None],
 ) -> list[AuditChange]:
     """The entries group_create, sub_accounts_add and sub_account_cancel write, in order."""
     groups = {group.pk: group for group in created}
@@ -326,7 +329,7 @@ def _entries(
             "account_number": row.account_number,
             "active_from_date": _text(row.active_from_date),
             "active_to_date": "",
-            "area": place.area.number if place else "",
+            "area": place.area_number if place else "",
             "device_address": row.device_address,
             "name": row.name,
             "nearby_number": row.nearby_number,

@@ -13,8 +13,9 @@ from refmeter.common.bulk import lookup_batches
 from refmeter.common.spreadsheets import column_letter, find_header, iter_sheet_rows
 from refmeter.common.text import clean_digits, clean_text, is_digits
 from refmeter.organisations.models import User
-from refmeter.organisations.selectors import unit_is_visible, unit_scope, units_visible_to
-from refmeter.registry.models import AccessPoint, DeviceType, GroupStatus, Point, PointKind
+from refmeter.organisations.selectors import unit_is_visible, units_visible_to
+from refmeter.registry.models import DeviceType, GroupStatus, Point, PointKind
+from refmeter.registry.selectors import places_by_number
 from refmeter.spreadsheets.stock.layout import (
     ACTIVE_WORD,
     CANCELLED_WORD,
@@ -231,13 +232,7 @@ def _check_references(
     place_numbers = {row.access_point_number for row in groups} | {
         row.access_point_number for row in points
     }
-    places = {
-        place.number: place
-        for batch in lookup_batches(place_numbers)
-        for place in AccessPoint.objects.filter(
-            unit_scope(user=actor, unit_field="area__unit"), number__any_of=batch
-        ).select_related("area")
-    }
+    places = places_by_number(user=actor, numbers=place_numbers)
     listed_bases: dict[str, GroupRow] = {}
     for row in groups:
         where = _("%(sheet)s 第 %(row)d 行：") % {"sheet": GROUP_SHEET, "row": row.row}
