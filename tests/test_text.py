@@ -20,3 +20,10 @@ class TestCleaningWhatPeopleType:
             if expected.replace(".", "").isdigit() and expected.endswith(("1.0", "2.00")):
                 expected = expected.split(".")[0]
             assert clean_digits(sample) == expected, sample
+
+    def test_chinese_cells_with_nothing_to_fold_pass_through_and_the_others_are_cleaned(self):
+        assert clean_text("越城区城南街道 1幢") == "越城区城南街道 1幢"
+        assert clean_text("越城区城南街道\u30001幢") == "越城区城南街道 1幢"
+        assert clean_text("城南\t\t１幢\n") == "城南 1幢"
+        assert clean_text("ＥＰＯＮ－４００．５") == "EPON-400.5"
+        assert clean_text(" 城南") == "城南"

@@ -16,22 +16,19 @@ _FULL_WIDTH = {
     0xFF0E: 0x2E,
     0xFF0D: 0x2D,
 }
+# What clean_text changes: white space other than one space between words, and the
+# full-width characters it folds.
+_NEEDS_CLEANING = re.compile(
+    r"^\s|\s$|\s\s|[^\S ]|[" + "".join(map(chr, sorted(_FULL_WIDTH))) + "]"
+)
 
 
 def clean_text(value: object) -> str:
     """Fold full-width digits and letters to half-width and collapse white space."""
     if value is None:
         return ""
-    if (
-        type(value) is str
-        and value.isascii()
-        and value.isprintable()
-        and "  " not in value
-        and value[:1] != " "
-        and value[-1:] != " "
-    ):
-        # Nothing to fold, no white space to tidy: most cells of a large file.
-        return value
+    if type(value) is str and _NEEDS_CLEANING.search(value) is None:
+        return value  # nothing to fold, no white space to tidy: most cells of a large file
     text = str(value).translate(_FULL_WIDTH)
     return _SPACES.sub(" ", text).strip()
 
