@@ -181,6 +181,18 @@ def _apply(
             progress(index, len(groups), _("写入档案（完成后一次生效）"))
 
 
+def _point_input(item: PointRow) -> PointInput:
+    """A sub-account of the list as the registry takes it."""
+    return PointInput(
+        name=item.name,
+        device_address=item.address,
+        nearby_number=item.nearby_number,
+        access_point_number=item.access_point_number,
+        account_number=item.account_number,
+        active_from_date=item.active_from_date,
+    )
+
+
 def _where(row: GroupRow) -> str:
     return _("%(sheet)s 第 %(row)d 行（基准户 %(number)s）：") % {
         "sheet": GROUP_SHEET,
@@ -225,17 +237,7 @@ def _apply_new_groups(
                     account_number=row.account_number,
                     active_from_date=row.created_date,
                 ),
-                points=[
-                    PointInput(
-                        name=item.name,
-                        device_address=item.address,
-                        nearby_number=item.nearby_number,
-                        access_point_number=item.access_point_number,
-                        account_number=item.account_number,
-                        active_from_date=item.active_from_date,
-                    )
-                    for item in point_rows
-                ],
+                points=[_point_input(item) for item in point_rows],
                 stopped={
                     item.account_number: item.active_to_date
                     for item in point_rows
@@ -305,17 +307,7 @@ def _apply_group(
         created = sub_accounts_add(
             actor=actor,
             group_id=group.pk,
-            points=[
-                PointInput(
-                    name=item.name,
-                    device_address=item.address,
-                    nearby_number=item.nearby_number,
-                    access_point_number=item.access_point_number,
-                    account_number=item.account_number,
-                    active_from_date=item.active_from_date,
-                )
-                for item in new_rows
-            ],
+            points=[_point_input(item) for item in new_rows],
             now=now,
             reason=reason,
         )
