@@ -8,8 +8,10 @@ class CommonConfig(AppConfig):
     verbose_name = _("日历与后台任务")
 
     def ready(self) -> None:
-        from django.db.models import CharField
+        from django.db.models import CharField, ForeignKey, IntegerField
 
-        from refmeter.common.lookups import AnyOf
+        from refmeter.common.lookups import AnyOf, IntegerAnyOf
 
         CharField.register_lookup(AnyOf)
+        IntegerField.register_lookup(IntegerAnyOf)
+        ForeignKey.register_lookup(IntegerAnyOf)

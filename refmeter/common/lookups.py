@@ -4,7 +4,8 @@ Django writes ``IN (%s, %s, …)`` with a parameter per value, and building and 
 statement of 100,000 parameters costs more than running it. On PostgreSQL this lookup
 sends the values as one array (``= ANY(%s)``); elsewhere it is ``IN`` as usual, and the
 callers keep each list within what SQLite takes (``refmeter.common.bulk.lookup_batches``).
-Registered on text fields, whose values PostgreSQL compares with a text array as they are.
+Registered on text fields (values sent as text) and on integer fields and foreign keys
+(``IntegerAnyOf``: values sent as integers, so that PostgreSQL compares like with like).
 """
 
 from __future__ import annotations
@@ -29,3 +30,8 @@ class AnyOf(Lookup):
         if not values:
             return "1 = 0", list(lhs_params)
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+
+
+class IntegerAnyOf(AnyOf):
+    def get_prep_lookup(self) -> Any:
+        return [int(value) for value in self.rhs]

@@ -1,4 +1,4 @@
-"""The bills of one unit's month, computed in memory and written in bulk.
+"""The bills of one unit's month, computed a chunk of groups at a time and written in bulk.
 
 For every stretch of the month with one CT ratio and one tariff:
 
@@ -20,9 +20,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,12 +40,14 @@ from refmeter.billing.models import (
     TariffKind,
 )
 from refmeter.billing.services.base import energy, money
+from refmeter.billing.services.bill_detail import bill_detail_insert
 from refmeter.billing.services.tariffs import tariff_segments
+from refmeter.common.bulk import insert, update_rows
 from refmeter.common.periods import Period
 from refmeter.organisations.models import User
 from refmeter.readings.models import MeterReading
 from refmeter.registry.models import Group, GroupStatus, Point, PointKind
-from refmeter.registry.selectors import groups_terms_rows, multiplier_spans, terms_pieces
+from refmeter.registry.selectors import counted_multiplier_spans, groups_terms_rows, terms_pieces
 
 TIME_OF_USE_PARTS = ("sharp", "peak", "valley")  # read from registers; flat is the balance
 ALL_PARTS = ("sharp", "peak", "flat", "valley")
@@ -93,61 +95,141 @@ def _stretches(
     return stretches
 
 
+@dataclass(frozen=True)
+class GroupRow:
+    pk: int
+    created_date: dt.date
+    closed_date: dt.date | None
+    meter_asset_number: str
+    customer_name: str
+
+
+class Frozen(NamedTuple):
+    """A boundary day's frozen registers, as the bill needs them."""
+
+    forward_total: Decimal
+    sharp: Decimal | None
+    peak: Decimal | None
+    valley: Decimal | None
+
+
+# Points held by one active period: (from, to, number of points).
+Span = tuple[dt.date, dt.date | None, int]
+
+# Groups computed and written together: memory stays that of one chunk, whatever the
+# number of groups or points.
+CHUNK_GROUPS = 2000
+
+
 def bills_compute(
     *, run: BillingRun, period: Period, actor: User | None, now: dt.datetime, progress: Progress
 ) -> list[dict[str, str]]:
-    groups = list(
+    """Compute and write the unit's bills of the month; the unbilled groups and why.
+
+    The points are never read one by one: each group's points arrive counted by their
+    active period, and the per-point detail is written by one INSERT ... SELECT a chunk."""
+    group_ids = list(
         Group.objects.filter(unit=run.unit, created_date__lt=period.end_date)
         .filter(Q(status=GroupStatus.RUNNING) | Q(closed_date__gt=period.start_date))
-        .select_related("customer")
         .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    group_ids = [group.pk for group in groups]
-    terms = groups_terms_rows(group_ids=group_ids, before=period.end_date)
     tariffs: dict[str, list[Tariff]] = defaultdict(list)
     for tariff in Tariff.objects.filter(effective_from__lt=period.end_date):
         tariffs[tariff.code].append(tariff)
+    # A bill of a group no longer billed this month at all is withdrawn first, so that
+    # every issued bill of a chunk's range is one the chunk computes.
+    billing = set(group_ids)
+    gone = [
+        pk
+        for pk, group_id in run.bills.exclude(status=BillStatus.WITHDRAWN).values_list(
+            "pk", "group_id"
+        )
+        if group_id not in billing
+    ]
+    del billing
+    if gone:
+        _withdraw(list(Bill.objects.filter(pk__any_of=gone)), actor=actor, now=now)
+    problems: list[dict[str, str]] = []
+    for offset in range(0, len(group_ids), CHUNK_GROUPS):
+        chunk = group_ids[offset : offset + CHUNK_GROUPS]
+        problems.extend(
+            _chunk_compute(
+                run=run, period=period, group_ids=chunk, tariffs=tariffs, actor=actor, now=now
+            )
+        )
+        progress(offset + len(chunk), len(group_ids))
+    progress(len(group_ids), len(group_ids))
+    return problems
+
+
+def _chunk_compute(
+    *,
+    run: BillingRun,
+    period: Period,
+    group_ids: list[int],
+    tariffs: dict[str, list[Tariff]],
+    actor: User | None,
+    now: dt.datetime,
+) -> list[dict[str, str]]:
+    groups = [
+        GroupRow(*row)
+        for row in Group.objects.filter(pk__any_of=group_ids)
+        .order_by("pk")
+        .values_list("pk", "created_date", "closed_date", "meter_asset_number", "customer__name")
+    ]
+    terms = groups_terms_rows(group_ids=group_ids, before=period.end_date)
     boundaries = {period.start_date, period.end_date}
     boundaries |= {t.effective_from for items in tariffs.values() for t in items}
     boundaries |= {row[0] for rows in terms.values() for row in rows}
     boundaries |= {g.closed_date for g in groups if g.closed_date}
     boundaries |= {g.created_date for g in groups}
     boundaries = {day for day in boundaries if period.start_date <= day <= period.end_date}
-    readings: dict[tuple[int, dt.date], MeterReading] = {
-        (reading.group_id, reading.reading_date): reading
-        for reading in MeterReading.objects.filter(
-            group_id__in=group_ids, reading_date__in=sorted(boundaries)
-        )
+    readings: dict[tuple[int, dt.date], Frozen] = {
+        (group_id, day): Frozen(total, sharp, peak, valley)
+        for group_id, day, total, sharp, peak, valley in MeterReading.objects.filter(
+            group_id__any_of=group_ids, reading_date__in=sorted(boundaries)
+        ).values_list("group_id", "reading_date", "forward_total", "sharp", "peak", "valley")
     }
-    points: dict[int, list[Point]] = defaultdict(list)
-    for point in (
-        Point.objects.filter(group_id__in=group_ids, active_from_date__lt=period.end_date)
+    in_month = (
+        Point.objects.filter(group_id__any_of=group_ids, active_from_date__lt=period.end_date)
         .filter(Q(active_to_date__isnull=True) | Q(active_to_date__gt=period.start_date))
-        .select_related("area")
-        .order_by("account_number")
+        .order_by()
+    )
+    spans: dict[int, list[Span]] = defaultdict(list)
+    for group_id, active_from, active_to, count in (
+        in_month.values("group_id", "active_from_date", "active_to_date")
+        .annotate(count=Count("pk"))
+        .values_list("group_id", "active_from_date", "active_to_date", "count")
     ):
-        points[point.group_id].append(point)
-    existing = {bill.group_id: bill for bill in run.bills.all()}
+        spans[group_id].append((active_from, active_to, count))  # type: ignore[arg-type]
+    bases: dict[int, str] = {}
+    for group_id, account_number in (
+        in_month.filter(kind=PointKind.BASE)
+        .order_by("-account_number")
+        .values_list("group_id", "account_number")
+    ):
+        bases[group_id] = account_number  # the lowest number wins, as in the list of points
+    existing = {bill.group_id: bill for bill in run.bills.filter(group_id__any_of=group_ids)}
     adjustments: dict[int, list[BillAdjustment]] = defaultdict(list)
     # An approved back-billing goes on the next bill issued: the month being billed when it
     # was approved (the month before) or a later one, never an older month that happens to
     # be recomputed. So this month takes those approved before the end of the next month.
     following = Period.month(period.end_date.year, period.end_date.month).end_date
     approved_before = timezone.make_aware(dt.datetime.combine(following, dt.time.min))
-    for adjustment in BillAdjustment.objects.filter(group_id__in=group_ids).filter(
+    for adjustment in BillAdjustment.objects.filter(group_id__any_of=group_ids).filter(
         Q(bill__isnull=True, created_at__lt=approved_before) | Q(bill__run=run)
     ):
         adjustments[adjustment.group_id].append(adjustment)
 
     problems: list[dict[str, str]] = []
-    computed: list[tuple[Bill, list[BillPoint]]] = []
-    for index, group in enumerate(groups, start=1):
-        base = next((p for p in points[group.pk] if p.kind == PointKind.BASE), None)
-        label = base.account_number if base else group.meter_asset_number
+    computed: list[Bill] = []
+    for group in groups:
+        label = bases.get(group.pk, group.meter_asset_number)
         try:
-            bill, detail = _bill_for(
+            bill = _bill_for(
                 group=group, label=label, run=run, period=period, terms=terms[group.pk],
-                tariffs=tariffs, readings=readings, points=points[group.pk],
+                tariffs=tariffs, readings=readings, spans=spans[group.pk],
             )  # fmt: skip
         except NotBilled as refusal:
             problems.append(
@@ -158,14 +240,11 @@ def bills_compute(
                 pending = adjustments.get(group.pk, [])
                 bill.adjustment_amount = money(sum((item.amount for item in pending), Decimal(0)))
                 bill.total_amount = bill.energy_amount + bill.adjustment_amount
-                computed.append((bill, detail))
-        if index % 500 == 0:
-            progress(index, len(groups))
+                computed.append(bill)
     _write_bills(
         run=run, computed=computed, existing=existing, adjustments=adjustments, actor=actor,
-        now=now,
+        now=now, group_ids=group_ids,
     )  # fmt: skip
-    progress(len(groups), len(groups))
     return problems
 
 
@@ -183,11 +262,12 @@ def _figures(bill: Bill) -> dict[str, Any]:
 def _write_bills(
     *,
     run: BillingRun,
-    computed: list[tuple[Bill, list[BillPoint]]],
+    computed: list[Bill],
     existing: dict[int, Bill],
     adjustments: dict[int, list[BillAdjustment]],
     actor: User | None,
     now: dt.datetime,
+    group_ids: list[int],
 ) -> None:
     """New bills are created; a bill the month already has keeps its row, number and URL,
     and its replaced figures become a revision; a bill whose group is now unbilled is
@@ -196,7 +276,7 @@ def _write_bills(
     to_update: list[Bill] = []
     revisions: list[BillRevision] = []
     billed_groups = set()
-    for bill, _detail in computed:
+    for bill in computed:
         billed_groups.add(bill.group_id)
         old = existing.get(bill.group_id)
         if old is None:
@@ -207,35 +287,41 @@ def _write_bills(
             revisions.append(_revision(old, actor=actor, now=now))
             bill.revision = old.revision + 1
         to_update.append(bill)
-    withdrawn = []
-    for group_id, old in existing.items():
-        if group_id in billed_groups or old.status == BillStatus.WITHDRAWN:
-            continue
-        revisions.append(_revision(old, actor=actor, now=now))
-        old.status = BillStatus.WITHDRAWN
-        old.revision += 1
-        withdrawn.append(old)
-    Bill.objects.bulk_create(to_create, batch_size=2000)
-    Bill.objects.bulk_update(
-        to_update + withdrawn, [*BILL_FIGURES, "revision", "customer_name"], batch_size=2000
+    _withdraw(
+        [
+            old
+            for group_id, old in existing.items()
+            if group_id not in billed_groups and old.status != BillStatus.WITHDRAWN
+        ],
+        actor=actor,
+        now=now,
     )
+    insert(Bill, to_create, key=("number",))
+    update_rows(Bill, to_update, [*BILL_FIGURES, "revision", "customer_name"])
     BillRevision.objects.bulk_create(revisions, batch_size=2000)
-    if withdrawn:
-        BillAdjustment.objects.filter(bill__in=withdrawn).update(bill=None)
-    rewritten = [bill for bill, _detail in computed]
-    BillPoint.objects.filter(bill__in=[bill.pk for bill in to_update]).delete()
-    detail_rows = []
-    for bill, detail in computed:
-        for item in detail:
-            item.bill = bill
-        detail_rows.extend(detail)
-    BillPoint.objects.bulk_create(detail_rows, batch_size=5000)
-    for bill in rewritten:
+    # A recomputed bill's detail is written again; a withdrawn bill keeps the detail it had.
+    BillPoint.objects.filter(bill_id__any_of=[bill.pk for bill in to_update]).delete()
+    if computed:
+        bill_detail_insert(run_id=run.pk, first_group=group_ids[0], last_group=group_ids[-1])
+    for bill in computed:
         pending = [
             item.pk for item in adjustments.get(bill.group_id, []) if item.bill_id != bill.pk
         ]
         if pending:
             BillAdjustment.objects.filter(pk__in=pending).update(bill=bill)
+
+
+def _withdraw(bills: list[Bill], *, actor: User | None, now: dt.datetime) -> None:
+    """Bills whose group is unbilled now: kept, marked, their adjustments released."""
+    if not bills:
+        return
+    revisions = [_revision(old, actor=actor, now=now) for old in bills]
+    for old in bills:
+        old.status = BillStatus.WITHDRAWN
+        old.revision += 1
+    update_rows(Bill, bills, [*BILL_FIGURES, "revision", "customer_name"])
+    BillRevision.objects.bulk_create(revisions, batch_size=2000)
+    BillAdjustment.objects.filter(bill__in=bills).update(bill=None)
 
 
 def _revision(old: Bill, *, actor: User | None, now: dt.datetime) -> BillRevision:
@@ -244,53 +330,55 @@ def _revision(old: Bill, *, actor: User | None, now: dt.datetime) -> BillRevisio
     )
 
 
+def _span_days(piece: Period, spans: list[Span]) -> int:
+    """Point-days of ``piece``: each active period's days in it times its points."""
+    return sum(piece.overlap_days(start, end) * count for start, end, count in spans)
+
+
 def _bill_for(
     *,
-    group: Group,
+    group: GroupRow,
     label: str,
     run: BillingRun,
     period: Period,
     terms: list[tuple[dt.date, int, str]],
     tariffs: dict[str, list[Tariff]],
-    readings: dict[tuple[int, dt.date], MeterReading],
-    points: list[Point],
-) -> tuple[Bill | None, list[BillPoint]]:
+    readings: dict[tuple[int, dt.date], Frozen],
+    spans: list[Span],
+) -> Bill | None:
     start = max(period.start_date, group.created_date)
     end = period.end_date
     final = group.closed_date is not None and group.closed_date <= period.end_date
     if group.closed_date is not None and final:
         end = min(end, group.closed_date)
     if start >= end:
-        return None, []
+        return None
     stretches = _stretches(label=label, terms=terms, tariffs=tariffs, start=start, end=end)
     lines = [
-        _stretch_line(stretch=stretch, group=group, label=label, readings=readings, points=points)
+        _stretch_line(stretch=stretch, group=group, label=label, readings=readings, spans=spans)
         for stretch in stretches
     ]
     first_reading = readings[(group.pk, stretches[0].start)]
     last_reading = readings[(group.pk, stretches[-1].end)]
-    # The multiplier within the billed stretch, from the points already loaded.
-    spans = [
+    # The multiplier within the billed stretch.
+    multiplier = [
         {
             "from": max(span.from_date, start).isoformat(),
             "to": min(span.to_date, end).isoformat() if span.to_date else end.isoformat(),
             "multiplier": span.multiplier,
         }
-        for span in multiplier_spans(
-            (point.active_from_date, point.active_to_date) for point in points
-        )
+        for span in counted_multiplier_spans(spans)
         if (span.to_date is None or span.to_date > start) and span.from_date < end
     ]
     reference_total = sum((Decimal(line["reference_energy"]) for line in lines), Decimal(0))
-    days_total = (end - start).days
     amount = sum((Decimal(line["amount"]) for line in lines), Decimal(0))
-    bill = Bill(
+    return Bill(
         run=run,
-        group=group,
+        group_id=group.pk,
         number=f"DF{period.start_date:%Y%m}-{label}"[:24],
         kind=BillKind.FINAL if final else BillKind.REGULAR,
         base_account_number=label,
-        customer_name=group.customer.name,
+        customer_name=group.customer_name,
         tariff_code=stretches[-1].tariff.code,
         period_start=start,
         period_end=end,
@@ -298,38 +386,23 @@ def _bill_for(
         reading_start=first_reading.forward_total,
         reading_end=last_reading.forward_total,
         reference_energy=reference_total,
-        days=days_total,
+        days=(end - start).days,
         point_days=sum(line["point_days"] for line in lines),
-        multiplier_spans=spans,
+        multiplier_spans=multiplier,
         segments=lines,
         billed_energy=sum((Decimal(line["billed_energy"]) for line in lines), Decimal(0)),
         energy_amount=amount,
         total_amount=amount,
     )
-    whole = Period(start, end)
-    detail = []
-    for point in points:
-        active_days = whole.overlap_days(point.active_from_date, point.active_to_date)
-        if active_days:
-            detail.append(
-                BillPoint(
-                    account_number=point.account_number,
-                    name=point.name,
-                    area_number=point.area.number if point.area else "",
-                    active_days=active_days,
-                    energy=energy(reference_total * active_days / days_total),
-                )
-            )
-    return bill, detail
 
 
 def _stretch_line(
     *,
     stretch: Stretch,
-    group: Group,
+    group: GroupRow,
     label: str,
-    readings: dict[tuple[int, dt.date], MeterReading],
-    points: list[Point],
+    readings: dict[tuple[int, dt.date], Frozen],
+    spans: list[Span],
 ) -> dict[str, Any]:
     a, b, ct_ratio, tariff = stretch.start, stretch.end, stretch.ct_ratio, stretch.tariff
     first, last = readings.get((group.pk, a)), readings.get((group.pk, b))
@@ -340,8 +413,7 @@ def _stretch_line(
             % {"account": label, "day": (a if first is None else b).isoformat()},
         )
     days = (b - a).days
-    piece = Period(a, b)
-    point_days = sum(piece.overlap_days(p.active_from_date, p.active_to_date) for p in points)
+    point_days = _span_days(Period(a, b), spans)
     total = last.forward_total - first.forward_total
 
     def scaled(register_energy: Decimal) -> Decimal:
@@ -382,8 +454,8 @@ def _stretch_line(
 
 def _time_of_use_parts(
     *,
-    first: MeterReading,
-    last: MeterReading,
+    first: Frozen,
+    last: Frozen,
     total: Decimal,
     billed: Decimal,
     scaled: Callable[[Decimal], Decimal],

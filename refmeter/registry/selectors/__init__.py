@@ -21,6 +21,7 @@ from refmeter.registry.selectors.history import (
 from refmeter.registry.selectors.multipliers import (
     MultiplierSpan,
     base_account_subquery,
+    counted_multiplier_spans,
     group_multiplier_history,
     group_multiplier_on,
     group_point_days,
@@ -75,6 +76,7 @@ __all__ = [
     "active_on_filter",
     "base_account_subquery",
     "changes_since",
+    "counted_multiplier_spans",
     "group_detail",
     "group_get",
     "group_history",

@@ -75,13 +75,21 @@ def multiplier_spans(
 ) -> list[MultiplierSpan]:
     """The multiplier as a sequence of spans, one per change, oldest first, from the
     points' active periods."""
+    return counted_multiplier_spans((start, end, 1) for start, end in intervals)
+
+
+def counted_multiplier_spans(
+    intervals: Iterable[tuple[dt.date | None, dt.date | None, int]],
+) -> list[MultiplierSpan]:
+    """``multiplier_spans`` from active periods each held by a number of points (a query
+    grouped by the two dates gives them without reading one row a point)."""
     changes: dict[dt.date, int] = {}
-    for start, end in intervals:
+    for start, end, count in intervals:
         if start is None:
             continue
-        changes[start] = changes.get(start, 0) + 1
+        changes[start] = changes.get(start, 0) + count
         if end is not None:
-            changes[end] = changes.get(end, 0) - 1
+            changes[end] = changes.get(end, 0) - count
     spans: list[MultiplierSpan] = []
     level = 0
     days = sorted(changes)

@@ -68,14 +68,14 @@ def groups_terms_rows(*, group_ids: Iterable[int], before: dt.date) -> dict[int,
     ids = list(group_ids)
     rows: dict[int, list[TermsRow_]] = defaultdict(list)
     for group_id, from_date, ct_ratio, tariff_code in (
-        GroupTerms.objects.filter(group_id__in=ids, from_date__lt=before)
+        GroupTerms.objects.filter(group_id__any_of=ids, from_date__lt=before)
         .order_by("group_id", "from_date")
         .values_list("group_id", "from_date", "ct_ratio", "tariff_code")
     ):
         rows[group_id].append((from_date, ct_ratio, tariff_code))
     missing = [group_id for group_id in ids if group_id not in rows]
     for group_id, created_date, ct_ratio, tariff_code in Group.objects.filter(
-        pk__in=missing
+        pk__any_of=missing
     ).values_list("pk", "created_date", "ct_ratio", "tariff_code"):
         rows[group_id] = [(created_date, ct_ratio, tariff_code)]
     return dict(rows)
