@@ -242,6 +242,10 @@ def test_the_set_based_bills_equal_the_old_ones(city, month, monkeypatch):
         billing_run(actor=None, period="2026-06", now=LATER)
 
     def again():
+        # Nothing in the figures changes; a point's new name still reaches the detail.
+        point = month["plain"].points.filter(kind=PointKind.SUB).order_by("pk").first()
+        point_update(actor=city.south_admin, point_id=point.pk, now=LATER, reason="更名",
+                     name="改名后的点位")  # fmt: skip
         billing_run(actor=None, period="2026-06", now=LATER)
 
     steps = [first, changed, again]
@@ -252,6 +256,8 @@ def test_the_set_based_bills_equal_the_old_ones(city, month, monkeypatch):
     assert len(old[0]["bills"]) == 15  # 8 + 6 random in the south, less 2 unbilled, 3 north
     assert len(old[0]["detail"]) > 80
     assert old[1]["revisions"] and old[0]["postings"][0][1] is not None
+    assert old[2]["revisions"] == old[1]["revisions"]
+    assert "改名后的点位" in {row[2] for row in old[2]["detail"]}
     for step, (before, after) in enumerate(zip(old, new, strict=True)):
         for key in before:
             assert after[key] == before[key], (step, key)

@@ -137,17 +137,25 @@ def bills_compute(
     tariffs: dict[str, list[Tariff]] = defaultdict(list)
     for tariff in Tariff.objects.filter(effective_from__lt=period.end_date):
         tariffs[tariff.code].append(tariff)
+    # The month's bills so far, as numbers only: each chunk then reads its own by primary
+    # key, and none at all on a first run. (A query by run and group, as the table fills
+    # within this transaction, was planned on the empty table's statistics: a scan of
+    # every bill written so far, once a chunk.)
+    bill_ids: dict[int, int] = {}
+    withdrawn: set[int] = set()
+    for pk, group_id, status in run.bills.values_list("pk", "group_id", "status"):
+        bill_ids[group_id] = pk
+        if status == BillStatus.WITHDRAWN:
+            withdrawn.add(group_id)
     # A bill of a group no longer billed this month at all is withdrawn first, so that
     # every issued bill of a chunk's range is one the chunk computes.
     billing = set(group_ids)
     gone = [
         pk
-        for pk, group_id in run.bills.exclude(status=BillStatus.WITHDRAWN).values_list(
-            "pk", "group_id"
-        )
-        if group_id not in billing
+        for group_id, pk in bill_ids.items()
+        if group_id not in billing and group_id not in withdrawn
     ]
-    del billing
+    del billing, withdrawn
     if gone:
         _withdraw(list(Bill.objects.filter(pk__any_of=gone)), actor=actor, now=now)
     problems: list[dict[str, str]] = []
@@ -155,8 +163,14 @@ def bills_compute(
         chunk = group_ids[offset : offset + CHUNK_GROUPS]
         problems.extend(
             _chunk_compute(
-                run=run, period=period, group_ids=chunk, tariffs=tariffs, actor=actor, now=now
-            )
+                run=run,
+                period=period,
+                group_ids=chunk,
+                tariffs=tariffs,
+                actor=actor,
+                now=now,
+                bill_ids=[bill_ids[pk] for pk in chunk if pk in bill_ids],
+            )  # fmt: skip
         )
         progress(offset + len(chunk), len(group_ids))
     progress(len(group_ids), len(group_ids))
@@ -171,6 +185,7 @@ def _chunk_compute(
     tariffs: dict[str, list[Tariff]],
     actor: User | None,
     now: dt.datetime,
+    bill_ids: list[int],
 ) -> list[dict[str, str]]:
     groups = [
         GroupRow(*row)
@@ -210,7 +225,11 @@ def _chunk_compute(
         .values_list("group_id", "account_number")
     ):
         bases[group_id] = account_number  # the lowest number wins, as in the list of points
-    existing = {bill.group_id: bill for bill in run.bills.filter(group_id__any_of=group_ids)}
+    existing = (
+        {bill.group_id: bill for bill in Bill.objects.filter(pk__any_of=bill_ids)}
+        if bill_ids
+        else {}
+    )
     adjustments: dict[int, list[BillAdjustment]] = defaultdict(list)
     # An approved back-billing goes on the next bill issued: the month being billed when it
     # was approved (the month before) or a later one, never an older month that happens to
@@ -224,12 +243,14 @@ def _chunk_compute(
 
     problems: list[dict[str, str]] = []
     computed: list[Bill] = []
+    known_stretches: dict[tuple[Any, ...], list[Stretch]] = {}
     for group in groups:
         label = bases.get(group.pk, group.meter_asset_number)
         try:
             bill = _bill_for(
                 group=group, label=label, run=run, period=period, terms=terms[group.pk],
                 tariffs=tariffs, readings=readings, spans=spans[group.pk],
+                known_stretches=known_stretches,
             )  # fmt: skip
         except NotBilled as refusal:
             problems.append(
@@ -274,6 +295,7 @@ def _write_bills(
     withdrawn (kept, marked, its adjustments released for the next bill)."""
     to_create: list[Bill] = []
     to_update: list[Bill] = []
+    recomputed: list[Bill] = []
     revisions: list[BillRevision] = []
     billed_groups = set()
     for bill in computed:
@@ -283,9 +305,12 @@ def _write_bills(
             to_create.append(bill)
             continue
         bill.pk, bill.number, bill.revision = old.pk, old.number, old.revision
+        recomputed.append(bill)
         if _figures(old) != _figures(bill):
             revisions.append(_revision(old, actor=actor, now=now))
             bill.revision = old.revision + 1
+        elif old.customer_name == bill.customer_name:
+            continue  # the same bill: its row stays as it is
         to_update.append(bill)
     _withdraw(
         [
@@ -299,8 +324,9 @@ def _write_bills(
     insert(Bill, to_create, key=("number",))
     update_rows(Bill, to_update, [*BILL_FIGURES, "revision", "customer_name"])
     BillRevision.objects.bulk_create(revisions, batch_size=2000)
-    # A recomputed bill's detail is written again; a withdrawn bill keeps the detail it had.
-    BillPoint.objects.filter(bill_id__any_of=[bill.pk for bill in to_update]).delete()
+    # A recomputed bill's detail is written again (a point's name or area may have changed
+    # with the figures the same); a withdrawn bill keeps the detail it had.
+    BillPoint.objects.filter(bill_id__any_of=[bill.pk for bill in recomputed]).delete()
     if computed:
         bill_detail_insert(run_id=run.pk, first_group=group_ids[0], last_group=group_ids[-1])
     for bill in computed:
@@ -330,6 +356,18 @@ def _revision(old: Bill, *, actor: User | None, now: dt.datetime) -> BillRevisio
     )
 
 
+def _new_bill(**values: Any) -> Bill:
+    """``Bill(**values)`` by position, as Django builds the rows it reads: a third of the
+    time, which counts at a bill a group."""
+    fields = Bill._meta.concrete_fields
+    return Bill(
+        *(
+            values[field.attname] if field.attname in values else field.get_default()
+            for field in fields
+        )
+    )
+
+
 def _span_days(piece: Period, spans: list[Span]) -> int:
     """Point-days of ``piece``: each active period's days in it times its points."""
     return sum(piece.overlap_days(start, end) * count for start, end, count in spans)
@@ -345,6 +383,7 @@ def _bill_for(
     tariffs: dict[str, list[Tariff]],
     readings: dict[tuple[int, dt.date], Frozen],
     spans: list[Span],
+    known_stretches: dict[tuple[Any, ...], list[Stretch]],
 ) -> Bill | None:
     start = max(period.start_date, group.created_date)
     end = period.end_date
@@ -353,7 +392,12 @@ def _bill_for(
         end = min(end, group.closed_date)
     if start >= end:
         return None
-    stretches = _stretches(label=label, terms=terms, tariffs=tariffs, start=start, end=end)
+    # Most groups of a unit share their terms and dates, so their stretches too.
+    key = (tuple(terms), start, end)
+    stretches = known_stretches.get(key)
+    if stretches is None:
+        stretches = _stretches(label=label, terms=terms, tariffs=tariffs, start=start, end=end)
+        known_stretches[key] = stretches
     lines = [
         _stretch_line(stretch=stretch, group=group, label=label, readings=readings, spans=spans)
         for stretch in stretches
@@ -372,8 +416,8 @@ def _bill_for(
     ]
     reference_total = sum((Decimal(line["reference_energy"]) for line in lines), Decimal(0))
     amount = sum((Decimal(line["amount"]) for line in lines), Decimal(0))
-    return Bill(
-        run=run,
+    return _new_bill(
+        run_id=run.pk,
         group_id=group.pk,
         number=f"DF{period.start_date:%Y%m}-{label}"[:24],
         kind=BillKind.FINAL if final else BillKind.REGULAR,
