@@ -173,29 +173,45 @@ def readings_pass_query(kinds: list[str], *, nightly: bool) -> str:
     start = _sql_date_parameter("start")
     window_from = _sql_date_parameter("window_from")
     evaluate_from = _sql_date_parameter("evaluate_from")
+    # Each condition is worked out once a row: true, false, or NULL where it cannot be judged.
+    flags = []
     columns = []
     for kind in kinds:
         if kind not in CONDITIONS:
             continue
         condition, evaluable, figure = CONDITIONS[kind]
         condition = condition.replace("%(threshold)s", f"%(threshold_{kind})s")
+        flags.append(f"CASE WHEN ({evaluable}) THEN ({condition}) END AS holds_{kind}")
         columns.append(
-            f"MAX(CASE WHEN ({evaluable}) AND ({condition}) THEN day END) AS true_{kind}, "
-            f"MAX(CASE WHEN ({evaluable}) AND NOT ({condition}) THEN day END) AS false_{kind}, "
-            f"MIN(CASE WHEN ({evaluable}) THEN day END) AS first_{kind}, "
-            f"MAX(CASE WHEN day = {as_of} AND ({evaluable}) THEN {figure} END) AS figure_{kind}"
+            f"MAX(CASE WHEN holds_{kind} THEN day END) AS true_{kind}, "
+            f"MAX(CASE WHEN NOT holds_{kind} THEN day END) AS false_{kind}, "
+            f"MIN(CASE WHEN holds_{kind} IS NOT NULL THEN day END) AS first_{kind}, "
+            f"MAX(CASE WHEN day = {as_of} AND holds_{kind} IS NOT NULL THEN {figure} END) "
+            f"AS figure_{kind}"
         )
     if nightly:
-        readings = f"""readings_meterreading m
-  JOIN (SELECT g.meter_asset_number AS meter,
-               COALESCE((SELECT r.reading_date FROM readings_meterreading r
-                         WHERE r.meter_asset_number = g.meter_asset_number
-                           AND r.reading_date >= {start} AND r.reading_date < {evaluate_from}
-                         ORDER BY r.reading_date DESC LIMIT 1 OFFSET {LOOK_BACK_DAYS - 1}),
-                        {start}) AS from_day
-        FROM registry_group g WHERE g.status = 'running') l
-    ON l.meter = m.meter_asset_number
-  WHERE m.reading_date >= l.from_day AND m.reading_date <= {as_of}"""
+        # Each running meter's first reading to read, found from the index on (meter, day);
+        # then its readings from there, a range of that index each.
+        look_back = f"""look_back AS MATERIALIZED (
+  SELECT g.meter_asset_number AS meter,
+         COALESCE((SELECT r.reading_date FROM readings_meterreading r
+                   WHERE r.meter_asset_number = g.meter_asset_number
+                     AND r.reading_date >= {start} AND r.reading_date < {evaluate_from}
+                   ORDER BY r.reading_date DESC LIMIT 1 OFFSET {LOOK_BACK_DAYS - 1}),
+                  {start}) AS from_day
+  FROM registry_group g WHERE g.status = 'running'
+), """
+        if connection.vendor == "postgresql":
+            readings = f"""look_back l
+  CROSS JOIN LATERAL (
+    SELECT * FROM readings_meterreading r
+    WHERE r.meter_asset_number = l.meter
+      AND r.reading_date >= l.from_day AND r.reading_date <= {as_of}) m"""
+        else:
+            readings = f"""look_back l
+  JOIN readings_meterreading m
+    ON m.meter_asset_number = l.meter
+   AND m.reading_date >= l.from_day AND m.reading_date <= {as_of}"""
         # A group the last scan knew has had its days up to then counted; a new one has not.
         seen = "LEFT JOIN anomalies_scanmeter s ON s.group_id = g.id"
         missing_from = (
@@ -206,6 +222,7 @@ def readings_pass_query(kinds: list[str], *, nightly: bool) -> str:
         readings = f"""readings_meterreading m
   WHERE m.reading_date >= {start} AND m.reading_date <= {as_of}"""
         seen = ""
+        look_back = ""
         missing_from = _sql_later("g.created_date", window_from)
     day_before = _sql_day_before("day")
     missing = ""
@@ -231,7 +248,7 @@ def readings_pass_query(kinds: list[str], *, nightly: bool) -> str:
        a.read_missing AS false_missing,
        CASE WHEN {missing_from} > {as_of} THEN NULL ELSE {missing_from} END AS first_missing"""
     return f"""
-WITH base AS (
+WITH {look_back}base AS (
   SELECT m.group_id, m.meter_asset_number AS meter, m.reading_date AS day,
          m.forward_total AS fwd, m.reverse_total AS rev,
          m.sharp, m.peak, m.flat, m.valley,
@@ -257,10 +274,13 @@ WITH base AS (
            / NULLIF(COUNT(energy) OVER peers - 1, 0) AS peer_avg
   FROM daily
   WINDOW peers AS (PARTITION BY device_type_id, day)
-), agg AS (
-  SELECT group_id, meter, {aggregates}{missing}
+), judged AS (
+  SELECT stats.*{"".join(", " + flag for flag in flags)}
   FROM stats
   WHERE day >= {evaluate_from}
+), agg AS (
+  SELECT group_id, meter, {aggregates}{missing}
+  FROM judged
   GROUP BY group_id, meter
 )
 SELECT g.id AS group_id, g.meter_asset_number AS meter, a.forward_now

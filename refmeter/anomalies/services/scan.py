@@ -177,7 +177,7 @@ def _stage(*, kinds: list[str], rules_in_force: dict[str, Rule], window: Window)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The pass sorts the window's readings: let it do so in memory, not on disk.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL work_mem = '512MB'")
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {query}", parameters)
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {STAGE}")
