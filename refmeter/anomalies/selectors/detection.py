@@ -206,7 +206,8 @@ def readings_pass_query(kinds: list[str], *, nightly: bool) -> str:
   CROSS JOIN LATERAL (
     SELECT * FROM readings_meterreading r
     WHERE r.meter_asset_number = l.meter
-      AND r.reading_date >= l.from_day AND r.reading_date <= {as_of}) m"""
+      AND r.reading_date >= l.from_day AND r.reading_date <= {as_of}
+    OFFSET 0) m"""  # OFFSET 0: an index range per meter, not a scan of every reading
         else:
             readings = f"""look_back l
   JOIN readings_meterreading m

@@ -178,6 +178,9 @@ def _stage(*, kinds: list[str], rules_in_force: dict[str, Rule], window: Window)
         if connection.vendor == "postgresql":
             # The pass sorts the window's readings: let it do so in memory, not on disk.
             cursor.execute("SET LOCAL work_mem = '512MB'")
+            if window.nightly:
+                # Compiling the pass would take longer than the few days it reads.
+                cursor.execute("SET LOCAL jit = off")
         cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} AS {query}", parameters)
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {STAGE}")
