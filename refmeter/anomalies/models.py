@@ -134,3 +134,70 @@ class ContactSheet(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+# ---------------------------------------------------------------- the scan's run state
+# The nightly scan reads only the days since the last scan; what it needs of the days
+# before is kept here, and thrown away and rebuilt by a full rescan.
+
+
+class ScanState(models.Model):
+    """Where the last scan left off (one row): the day it scanned through, the rules and
+    window it scanned with, and the newest reading and import batch it had seen."""
+
+    scanned_through = models.DateField()
+    fingerprint = models.JSONField(default=dict)
+    reading_mark = models.BigIntegerField(default=0)
+    batch_mark = models.BigIntegerField(default=0)
+    full_on = models.DateField()
+    scanned_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("异常扫描状态")
+        verbose_name_plural = _("异常扫描状态")
+
+    def __str__(self) -> str:
+        return str(self.scanned_through)
+
+
+class MeterRuleState(models.Model):
+    """One meter and rule: the last day the condition held, the last day it did not, and
+    the first day it could be judged, over the days scanned so far."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
+    meter_asset_number = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, choices=AnomalyKind.choices)
+    last_true = models.DateField(null=True)
+    last_false = models.DateField(null=True)
+    first_day = models.DateField(null=True)
+
+    class Meta:
+        verbose_name = _("异常规则运行状态")
+        verbose_name_plural = _("异常规则运行状态")
+        constraints = [
+            models.UniqueConstraint(fields=["group", "kind"], name="one_rule_state_per_group")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter_asset_number} {self.kind}"
+
+
+class ScanMeter(models.Model):
+    """The registry as the last scan saw it: a running group's meter and the figures of it
+    the rules read. Any of them changed, the next scan is a full rescan."""
+
+    group = models.OneToOneField(
+        Group, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    meter_asset_number = models.CharField(max_length=32)
+    device_type_id = models.BigIntegerField()
+    ct_ratio = models.PositiveIntegerField()
+    rated_watts = models.DecimalField(max_digits=10, decimal_places=1)
+    created_date = models.DateField()
+
+    class Meta:
+        verbose_name = _("异常扫描表计")
+        verbose_name_plural = _("异常扫描表计")
+
+    def __str__(self) -> str:
+        return self.meter_asset_number

@@ -1,132 +1,30 @@
-"""Raising and clearing anomaly cases; contact sheets from the data-collection staff to the
-low-voltage inspectors and back."""
+"""Raising and clearing anomaly cases (the scan is in ``scan``); contact sheets from the
+data-collection staff to the low-voltage inspectors and back."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from refmeter.anomalies.models import (
-    AnomalyCase,
-    AnomalyKind,
-    CaseStatus,
-    Cause,
-    ContactSheet,
-)
-from refmeter.anomalies.selectors import MeterState, Rule, case_get, meter_states, rules
+from refmeter.anomalies.models import AnomalyCase, AnomalyKind, CaseStatus, Cause, ContactSheet
+from refmeter.anomalies.selectors import case_get
+from refmeter.anomalies.services.scan import ScanResult, anomalies_scan
 from refmeter.audit.services import AuditChange, audit_record
 from refmeter.common.text import clean_text
 from refmeter.organisations.models import User
 from refmeter.organisations.permissions import Action, require
 
-
-@dataclass
-class ScanResult:
-    as_of: dt.date
-    raised: dict[str, int] = field(default_factory=dict)
-    cleared: dict[str, int] = field(default_factory=dict)
-    still_open: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "raised": self.raised,
-            "cleared": self.cleared,
-            "raised_total": sum(self.raised.values()),
-            "cleared_total": sum(self.cleared.values()),
-            "still_open": self.still_open,
-        }
-
-
-def _number(value: Any) -> str | None:
-    if value is None:
-        return None
-    return str(Decimal(str(value)).quantize(Decimal("0.01")))
-
-
-def _evidence(state: MeterState, rule: Rule, since: dt.date, as_of: dt.date) -> dict[str, Any]:
-    return {
-        "since": since.isoformat(),
-        "days": (as_of - since).days + 1,
-        "as_of": as_of.isoformat(),
-        "forward_total": _number(state.forward_now),
-        "figure": _number(state.figure_now),
-        "threshold": str(rule.threshold),
-        "raise_after_days": rule.raise_after_days,
-    }
-
-
-def anomalies_scan(
-    *, as_of: dt.date, now: dt.datetime, progress: Callable[[str], None] = lambda kind: None
-) -> ScanResult:
-    """Evaluate every enabled rule over every reference meter as of a day."""
-    result = ScanResult(as_of=as_of)
-    rules_in_force = rules()
-    progress("readings")
-    all_states = meter_states(rules_in_force=rules_in_force, as_of=as_of)
-    for kind, states in all_states.items():
-        rule = rules_in_force[kind]
-        progress(kind)
-        open_cases = {
-            case.meter_asset_number: case
-            for case in AnomalyCase.objects.filter(kind=kind, status=CaseStatus.OPEN)
-        }
-        with_sheet = set(
-            ContactSheet.objects.filter(case__kind=kind, case__status=CaseStatus.OPEN).values_list(
-                "case__meter_asset_number", flat=True
-            )
-        )
-        to_create: list[AnomalyCase] = []
-        to_update: list[AnomalyCase] = []
-        for state in states:
-            case = open_cases.get(state.meter)
-            holds_now = state.last_true == as_of
-            if holds_now:
-                start = state.last_false or state.first_day or as_of
-                since = start + dt.timedelta(days=1) if state.last_false else start
-                persisted = (as_of - since).days + 1
-                if case is not None:
-                    case.last_seen_on = as_of
-                    to_update.append(case)
-                elif persisted >= rule.raise_after_days:
-                    to_create.append(
-                        AnomalyCase(
-                            group_id=state.group_id,
-                            meter_asset_number=state.meter,
-                            kind=kind,
-                            condition_since=since,
-                            raised_on=since + dt.timedelta(days=rule.raise_after_days - 1),
-                            last_seen_on=as_of,
-                            evidence=_evidence(state, rule, since, as_of),
-                        )
-                    )
-            elif case is not None and state.meter not in with_sheet:
-                gone_since = (
-                    state.last_true + dt.timedelta(days=1)
-                    if state.last_true
-                    else case.condition_since
-                )
-                if (as_of - gone_since).days + 1 >= rule.clear_after_days:
-                    case.status = CaseStatus.CLEARED
-                    case.cleared_on = gone_since + dt.timedelta(days=rule.clear_after_days - 1)
-                    case.closed_at = now
-                    to_update.append(case)
-                    result.cleared[kind] = result.cleared.get(kind, 0) + 1
-        with transaction.atomic():
-            AnomalyCase.objects.bulk_create(to_create, batch_size=1000)
-            AnomalyCase.objects.bulk_update(
-                to_update, ["last_seen_on", "status", "cleared_on", "closed_at"], batch_size=1000
-            )
-        if to_create:
-            result.raised[kind] = len(to_create)
-    result.still_open = AnomalyCase.objects.filter(status=CaseStatus.OPEN).count()
-    return result
+__all__ = [
+    "ScanResult",
+    "UnableToHandleCase",
+    "anomalies_scan",
+    "anomaly_case_open_by_hand",
+    "contact_sheet_answer",
+    "contact_sheet_send",
+]
 
 
 # ---------------------------------------------------------------- contact sheets
