@@ -170,7 +170,7 @@ def bills_compute(
                 actor=actor,
                 now=now,
                 bill_ids=[bill_ids[pk] for pk in chunk if pk in bill_ids],
-            )  # fmt: skip
+            )
         )
         progress(offset + len(chunk), len(group_ids))
     progress(len(group_ids), len(group_ids))
